@@ -20,12 +20,12 @@ _EXPORTS = {
     "Citation": "assistant.results",
     "IndexReport": "assistant.results",
     "Settings": "assistant.settings",
-    "answer": "assistant.answer",
+    "answer": "assistant.answering",
     "build_index": "assistant.index",
 }
 
 if TYPE_CHECKING:
-    from assistant.answer import answer
+    from assistant.answering import answer
     from assistant.index import build_index
     from assistant.results import Answer, Citation, IndexReport
     from assistant.settings import Settings

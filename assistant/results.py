@@ -22,10 +22,9 @@ class Citation:
     end: int
     score: float
     date: str | None = None
-    #: The passage the quote was found in, for showing the quote in context.
-    passage: str = ""
-    #: Offset of ``passage`` in the source text; the quote sits at ``start - passage_start``.
-    passage_start: int = 0
+    #: The passage text just before and after the quote, for showing it in context.
+    before: str = ""
+    after: str = ""
 
 
 @dataclass(frozen=True)

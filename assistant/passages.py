@@ -1,0 +1,143 @@
+"""Passages: split a document's body into sentences, and sentences into passages.
+
+Every sentence and passage keeps its character span in the source text. The splitter knows
+abbreviations ("U.S.", "Mr."), initials ("J. K. Rowling"), decimals ("$1.405 billion"),
+closing quotes after a full stop, and all-lower-case text (where sentences start lower case).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.seeds import SeedDocument
+
+#: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
+SPLITTER_VERSION = "2"
+
+Span = tuple[int, int]
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "col", "lt", "sgt", "capt", "cmdr",
+    "gov", "sen", "rep", "rev", "hon", "pres", "supt", "det", "insp", "inc", "corp", "co", "ltd", "plc",
+    "llc", "bros", "vs", "etc", "e.g", "i.e", "cf", "al", "approx", "dept", "est", "fig", "no", "nos",
+    "vol", "ed", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "a.m", "p.m", "ft", "oz",
+    "lb", "lbs", "km", "mi", "ave", "blvd", "rd", "u.s", "u.k", "u.n", "e.u",
+}  # fmt: skip
+# Words that open a sentence after a dotted acronym: "... in the U.S. The next day ..."
+_STARTERS = {
+    "the", "a", "an", "he", "she", "it", "they", "we", "i", "you", "this", "that", "these", "those",
+    "but", "and", "in", "on", "at", "as", "if", "when", "while", "after", "before", "however", "there",
+    "his", "her", "their", "its", "our", "my", "some", "many", "most", "one", "two", "for", "so", "yet",
+}  # fmt: skip
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+_MAX_SENTENCE = 600  # longer runs without a full stop (lists, tables) are cut at white space
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of consecutive sentences from one document."""
+
+    source: str
+    ordinal: int  # position among the document's passages
+    sentences: tuple[Span, ...]  # spans in the source text
+    kind: str = "body"  # "body", or "header" for the title/date passage
+
+
+def split_sentences(text: str, span: Span, *, lower_case: bool = False) -> list[Span]:
+    """Sentence spans inside ``text[span[0]:span[1]]``, trimmed of white space."""
+    start, end = span
+    cuts = [start]
+    for match in _BOUNDARY.finditer(text, start, end):
+        cut = match.end()
+        if _is_boundary(text, match.start(), cut, end, lower_case):
+            cuts.append(cut)
+    cuts.append(end)
+    spans: list[Span] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        spans.extend(_wrap(text, _trim(text, a, b)))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bool) -> bool:
+    nxt = re.match(r"\s+([\"'“‘(\[]?)(\S?)", text[cut : min(end, cut + 8)])
+    if not nxt or not nxt.group(2):
+        return False
+    first = nxt.group(2)
+    if not (first.isupper() or first.isdigit() or nxt.group(1) or (lower_case and first.isalpha())):
+        return False
+    if text[punct_start] != ".":
+        return True
+    token = text[max(0, text.rfind(" ", 0, punct_start) + 1) : punct_start].lstrip("\"'“‘([").lower()
+    if len(token) == 1 and token.isalpha():
+        return False  # an initial: "J. Smith"
+    if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+        next_word = re.match(r"\s*[\"'“‘(\[]?([A-Za-z]+)", text[cut : cut + 30])
+        return bool(next_word and next_word.group(1).lower() in _STARTERS and token not in _TITLES)
+    return True
+
+
+_TITLES = {"mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "rev",
+           "st", "mt"}  # fmt: skip
+
+
+def _trim(text: str, a: int, b: int) -> Span:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _wrap(text: str, span: Span) -> list[Span]:
+    """Cut an overlong sentence at white space so no quote is a wall of text."""
+    a, b = span
+    out = []
+    while b - a > _MAX_SENTENCE:
+        cut = text.rfind(" ", a + _MAX_SENTENCE // 2, a + _MAX_SENTENCE)
+        if cut <= a:
+            cut = a + _MAX_SENTENCE
+        out.append(_trim(text, a, cut))
+        a = _trim(text, cut, b)[0]
+    out.append((a, b))
+    return out
+
+
+def is_lower_case(text: str) -> bool:
+    """True for text written without capitals (some corpora are lower-cased)."""
+    letters = [c for c in text[:5000] if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) < 0.01 * len(letters)
+
+
+def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
+    """The document's passages: a header (title, date), then body sentences packed to ~passage_chars."""
+    passages: list[Passage] = []
+    header = tuple(s for s in (doc.title_span, doc.date_span) if s)
+    if header:
+        passages.append(Passage(doc.source, 0, tuple(sorted(header)), kind="header"))
+    lower = is_lower_case(doc.text)
+    current: list[Span] = []
+    size = 0
+    for paragraph in doc.body:
+        for sentence in split_sentences(doc.text, paragraph, lower_case=lower):
+            length = sentence[1] - sentence[0]
+            if current and size + length > passage_chars:
+                passages.append(Passage(doc.source, len(passages), tuple(current)))
+                current, size = [], 0
+            current.append(sentence)
+            size += length + 1
+    if current:
+        passages.append(Passage(doc.source, len(passages), tuple(current)))
+    return passages
+
+
+def passage_text(doc_text: str, passage: Passage) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """The passage's sentences joined by single spaces, and each sentence's (local, source) spans."""
+    parts, spans, pos = [], [], 0
+    for start, end in passage.sentences:
+        sentence = doc_text[start:end]
+        spans.append((pos, pos + len(sentence), start, end))
+        parts.append(sentence)
+        pos += len(sentence) + 1
+    return " ".join(parts), spans
