@@ -119,11 +119,15 @@ def contains_answer(text: str, gold: str) -> bool:
 
 
 def in_split(question: str, split: Split) -> bool:
-    """Stable ~50/50 split by the SHA-1 of the question text, the same on every machine and run."""
+    """Stable ~50/50 split by the SHA-1 of the question text, the same on every machine and run.
+
+    Per question, not per file, so adding questions never moves old ones between the halves.
+    """
     if split == "all":
         return True
-    even = hashlib.sha1(question.strip().encode("utf-8")).digest()[0] % 2 == 0
-    return even if split == "tune" else not even
+    digest = hashlib.sha1(question.strip().encode("utf-8")).digest()
+    tune = int.from_bytes(digest[:8], "big") / 2**64 < 0.5  # the hash as a fraction in [0, 1)
+    return tune if split == "tune" else not tune
 
 
 def load_questions(path: Path) -> EvalSet:
@@ -185,9 +189,11 @@ def _load_squad(path: Path, data: dict[str, Any]) -> EvalSet:
         for number, article in enumerate(data["data"]):
             title = str(article["title"]).replace("_", " ").strip()
             contexts = [str(p["context"]).strip() for p in article["paragraphs"]]
+            # Named after the title alone: the indexer falls back to the file name for a one-word title.
             slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "article"
+            name = f"{slug}.txt" if f"{slug}.txt" not in documents else f"{slug}-{number}.txt"
             # Title first so the indexer takes it as the headline; blank lines keep paragraphs apart.
-            documents[f"{number:03d}-{slug}.txt"] = "\n\n".join([title, *contexts]) + "\n"
+            documents[name] = "\n\n".join([title, *contexts]) + "\n"
             for paragraph in article["paragraphs"]:
                 for qa in paragraph["qas"]:
                     gold = () if qa.get("is_impossible") else (a["text"] for a in qa["answers"])
@@ -304,6 +310,8 @@ def run_eval(
             started = time.perf_counter()
             build_index(settings)
             index_seconds = time.perf_counter() - started
+        # One untimed warm-up answer, so loading models and the index does not count as latency.
+        answer_fn(questions[0].question, settings=settings)
         texts: Cache = {}
         results = []
         for question in _progress(questions, progress):
@@ -383,8 +391,7 @@ def _rate(num: float, den: int) -> float | None:
 
 def _api() -> tuple[Callable[..., Answer], Callable[[Settings], Any]]:
     """The answerer and the indexer, imported on first use (they pull in torch and Chroma)."""
-    from assistant.answer import answer
-    from assistant.index import build_index
+    from assistant import answer, build_index
 
     return answer, build_index
 

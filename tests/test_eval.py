@@ -93,12 +93,12 @@ def test_load_squad_makes_one_seed_per_article(tmp_path: Path) -> None:
     doc = squad(
         ("Zorbania_Facts", ZORBANIA, [qa("Capital?", "Veltmark", "Veltmark", "veltmark"), qa("King?")]),
         ("Other", ["One paragraph."], [qa("What?", "One")]),
+        ("Other", ["Same title, another article."], []),
     )
     loaded = load_questions(write(tmp_path / "dev.json", doc))
     assert loaded.format == "squad"
-    names = sorted(loaded.documents)
-    assert len(names) == 2 and all(n.endswith(".txt") for n in names)
-    text = loaded.documents[names[0]]
+    assert sorted(loaded.documents) == ["other-2.txt", "other.txt", "zorbania-facts.txt"]
+    text = loaded.documents["zorbania-facts.txt"]
     # Title first (underscores become spaces), a blank line, then paragraphs separated by blank lines.
     assert text == f"Zorbania Facts\n\n{ZORBANIA[0]}\n\n{ZORBANIA[1]}\n"
     assert [q.answers for q in loaded.questions] == [("Veltmark", "veltmark"), (), ("One",)]
@@ -177,6 +177,9 @@ def test_score_hit_supported_and_integrity(tmp_path: Path) -> None:
     other = citation("z.txt", "It rains.", text.index("It rains."))
     unsupported = score(question, reply("Veltmark [1].", other), tmp_path)
     assert unsupported.hit and not unsupported.supported
+    # Supported means the same gold answer is in the text and in a quote, not one in each.
+    mixed = EvalQuestion("Where?", ("Veltmark", "It rains"))
+    assert not score(mixed, reply("Veltmark [1].", other), tmp_path).supported
 
     # An abstention never hits, even when its text happens to contain the answer.
     abstained = score(question, reply("I cannot tell if Veltmark...", abstained=True), tmp_path)
@@ -230,6 +233,10 @@ def test_split_is_stable_and_about_half() -> None:
     assert 160 < len(tune) < 240
     assert all(in_split(q, "all") for q in questions)
     assert in_split(" Question number 7? ", "tune") == in_split("Question number 7?", "tune")
+    # Pinned: reports on the holdout half are only comparable if the split never changes.
+    assert in_split("In what country is Normandy located?", "tune")
+    assert in_split("When were the Normans in Normandy?", "holdout")
+    assert in_split("Who was the Norse leader?", "tune")
 
 
 def test_format_table_and_misses() -> None:
@@ -273,8 +280,9 @@ def test_run_eval_jsonl_uses_given_settings_history_split_and_limit(
     monkeypatch.setattr(evaluate, "_api", lambda: (fake_answer, pytest.fail))
     report = run_eval(path, settings, split="tune", limit=3, progress=False)
     expected = [x["question"] for x in lines if in_split(x["question"], "tune")][:3]
-    assert [c[0] for c in calls] == expected and report.questions == 3
-    assert all(c[1] == history and c[2] is settings for c in calls)
+    assert calls[0][0] == expected[0]  # the untimed warm-up
+    assert [c[0] for c in calls[1:]] == expected and report.questions == 3
+    assert all(c[1] == history and c[2] is settings for c in calls[1:])
     assert report.index_seconds is None and report.split == "tune"
 
     with pytest.raises(AssistantError, match="No questions left"):
@@ -294,7 +302,7 @@ def test_run_eval_squad_indexes_a_temporary_copy(tmp_path: Path, monkeypatch: py
         assert settings is built[0]
         return reply(
             "Veltmark [1].",
-            citation("000-zorbania.txt", "Veltmark", len("Zorbania\n\nThe capital of Zorbania is ")),
+            citation("zorbania.txt", "Veltmark", len("Zorbania\n\nThe capital of Zorbania is ")),
         )
 
     monkeypatch.setattr(evaluate, "_api", lambda: (fake_answer, fake_build))
