@@ -156,8 +156,8 @@ def _load_jsonl(path: Path, raw: str) -> EvalSet:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise AssistantError(
-                f'{where} is not JSON ({exc.msg}). Expected JSONL ({{"question": ..., "answers": '
-                "[...]}} per line) or a SQuAD v2.0 JSON file."
+                f"{where} is not JSON ({exc.msg}). Expected JSONL, one "
+                '{"question": ..., "answers": [...]} per line, or a SQuAD v2.0 JSON file.'
             ) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"]:
             raise AssistantError(f'{where}: expected an object with a non-empty "question" string.')
@@ -167,12 +167,12 @@ def _load_jsonl(path: Path, raw: str) -> EvalSet:
         if bool(answers) == bool(obj.get("unanswerable", False)):
             raise AssistantError(f'{where}: give either a non-empty "answers" list or "unanswerable": true.')
         history = obj.get("history", [])
-        if not isinstance(history, list) or not all(
-            isinstance(t, dict)
-            and t.get("role") in ("user", "assistant")
-            and isinstance(t.get("content"), str)
+        roles = ("user", "assistant")
+        turn_ok = (
+            isinstance(t, dict) and t.get("role") in roles and isinstance(t.get("content"), str)
             for t in history
-        ):
+        )
+        if not isinstance(history, list) or not all(turn_ok):
             raise AssistantError(
                 f'{where}: "history" must be a list of {{"role": "user"|"assistant", "content": "..."}}.'
             )
@@ -329,19 +329,14 @@ def format_table(report: EvalReport) -> str:
     def ms(seconds: float | None) -> str:
         return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
 
-    r = report
+    r, unans = report, report.unanswerable
     rows = [
         (name, "n/a" if rate is None else f"{rate:6.1%}  ({num}/{den})")
         for name, rate, num, den in [
             ("answer hit rate", r.answer_hit_rate, r.answer_hits, r.answerable),
             ("supported hit rate", r.supported_hit_rate, r.supported_hits, r.answerable),
             ("abstained, answerable", r.false_abstention_rate, r.false_abstentions, r.answerable),
-            (
-                "abstained, unanswerable",
-                r.unanswerable_abstention_rate,
-                r.unanswerable_abstentions,
-                r.unanswerable,
-            ),
+            ("abstained, unanswerable", r.unanswerable_abstention_rate, r.unanswerable_abstentions, unans),
             ("citation integrity", r.citation_integrity, r.citations_intact, r.citations_checked),
         ]
     ]

@@ -122,6 +122,8 @@ def test_format_is_detected_by_content_not_extension(tmp_path: Path) -> None:
         ('{"question": "Q?", "answers": ["A"], "unanswerable": true}\n', "either"),
         ('{"question": "Q?", "answers": "A"}\n', '"answers" must be'),
         ('{"question": "Q?", "unanswerable": true, "history": [{"role": "bot", "content": "x"}]}', "history"),
+        ('{"question": "Q?", "unanswerable": true, "history": [{"role": "user", "content": 3}]}', "history"),
+        ('{"question": "Q?", "unanswerable": true, "history": "hi"}', "history"),
         ('["Q?"]\n', '"question"'),
         ('{"data": [{"title": "T"}]}', "SQuAD"),
         ('{"data": [{"title": "T", "paragraphs": []}]}', "no qas"),
@@ -132,6 +134,7 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path: Path, content: str, s
     with pytest.raises(AssistantError) as caught:
         load_questions(path)
     assert str(path) in str(caught.value) and says in str(caught.value)
+    assert "}}" not in str(caught.value)
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
