@@ -110,12 +110,11 @@ def extractive_answer(
             return extractive.build_answer(question, meta, n_sources)
     if not hits or extractive.stopword_only(question):
         return extractive.abstention(question, n_sources)
-    # The question's own words count fully; words carried over from earlier turns help find passages.
     terms = tokens(query)
     candidates = extractive.score_sentences(
         question, terms, vector, hits, searcher.sentence_vectors, corpus.bm25
     )
-    if not candidates or extractive.should_abstain(question, candidates[0], corpus.bm25, terms):
+    if not candidates or extractive.should_abstain(question, candidates[0]):
         return extractive.abstention(question, n_sources)
     return extractive.build_answer(question, extractive.choose(candidates, settings.answer_chars), n_sources)
 

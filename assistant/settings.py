@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     passage_chars: int = Field(
         600, ge=100, le=4000, description="Target passage length in characters (sentences are never cut)."
     )
-    top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question (retrieval depth).")
+    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question (retrieval depth).")
     answer_chars: int = Field(
         400, ge=80, le=4000, description="Soft limit on the extractive answer's length in characters."
     )

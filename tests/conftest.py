@@ -1,0 +1,54 @@
+"""Shared fixtures: real packaged model, real Chroma in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant import Settings, build_index  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = ROOT / "seeds" / "us-missile-sales-two-koreas.txt"
+
+
+@pytest.fixture(scope="session")
+def article_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The project's article in a temporary seeds folder, indexed once for the whole session."""
+    base = tmp_path_factory.mktemp("article")
+    (base / "seeds").mkdir()
+    shutil.copy(ARTICLE, base / "seeds" / ARTICLE.name)
+    settings = Settings(seeds_dir=base / "seeds", index_dir=base / "index")
+    build_index(settings)
+    return settings
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    """Settings over a fresh seeds folder filled with the given {name: text} documents."""
+
+    def make(docs: dict[str, str | bytes], **overrides: object) -> Settings:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir(exist_ok=True)
+        for name, content in docs.items():
+            path = seeds / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", **overrides)
+
+    return make
+
+
+def load_questions() -> list[dict]:
+    """The project's own question set about the article."""
+    lines = (ROOT / "tests" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
