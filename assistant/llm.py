@@ -1,19 +1,12 @@
-"""Optional LLM answers that stay grounded in the retrieved passages.
+"""Optional LLM answers that stay grounded in the retrieved passages (see docs/llm.md).
 
-The model sees the passages numbered ``[1]`` … ``[n]`` inside a delimited data block and must cite
-them. Before anyone sees its answer, every sentence is checked against the passages it cites:
-
-* markers pointing at no passage are removed, and a sentence left without a marker is dropped;
-* a sentence is kept only if the passage sentences quoted for it (up to :data:`MAX_QUOTES` of the
-  cited passages' sentences, chosen greedily for overlap) contain at least :data:`MIN_OVERLAP` of
-  its content words (lower-cased, light suffix stripping, stop words ignored), at least
-  :data:`MIN_SHARED` of them, and every number it states;
-* the citations are those quoted sentences — exact source text and offsets — renumbered 1..m in
-  order of first use; the model's own words are never shown as a quote.
-
-If no sentence survives, or the model times out or fails, the extractive answer is returned
-instead, with a notice. Provider packages (langchain, langchain-openai, langchain-ollama) are
-imported only when a chat model is made, so the default install does not need them.
+The model sees the passages numbered [1] … [n] in a delimited data block and must cite them. Each
+sentence of its reply is then checked: invalid markers are removed, sentences without a marker are
+dropped, and a sentence is kept only if the passage sentences quoted for it share enough of its
+content words and all of its numbers (:data:`MIN_OVERLAP`, :data:`MIN_SHARED`). Citations quote
+those passage sentences exactly, renumbered by first use. With nothing left, or when the model
+fails or times out, the extractive answer is returned with a notice. Provider packages are imported
+only when a chat model is made, so the default install needs none.
 """
 
 from __future__ import annotations
@@ -113,11 +106,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
                 "openai: needs an API key: set ASSISTANT_LLM_API_KEY (or OPENAI_API_KEY), or point "
                 "ASSISTANT_LLM_BASE_URL at an OpenAI-compatible server such as http://127.0.0.1:8000/v1."
             )
-        kwargs |= {
-            "api_key": api_key or "not-needed",
-            "timeout": settings.llm_timeout,
-            "max_retries": MAX_RETRIES,
-        }
+        kwargs.update(api_key=api_key or "not-needed", timeout=settings.llm_timeout, max_retries=MAX_RETRIES)
     else:
         kwargs["client_kwargs"] = {"timeout": settings.llm_timeout}
         if settings.llm_api_key:
@@ -193,9 +182,7 @@ def llm_answer(
     if not kept:
         none = raw.upper().startswith("NOT IN DOCUMENTS")
         why = "found no answer in the passages" if none else "gave no answer the passages support"
-        return _fall_back(
-            fallback, f"The language model ({model_name}) {why}; showing the extractive answer."
-        )
+        return _fall_back(fallback, f"The language model ({model_name}) {why}")
     numbers: dict[tuple[str, int], int] = {}  # (passage id, sentence index) -> citation number
     citations: list[Citation] = []
     parts: list[str] = []
@@ -205,16 +192,12 @@ def llm_answer(
                 numbers[hit.id, index] = len(numbers) + 1
                 citations.append(_citation(numbers[hit.id, index], hit, index))
         parts.append(_with_markers(sentence, "".join(f"[{numbers[h.id, i]}]" for h, i in quotes)))
+    why = "the cited passages do not support them"
     notice = (
-        f"{dropped} sentence(s) of the language model's answer were left out because the cited "
-        "passages do not support them."
-        if dropped
-        else None
+        f"{dropped} sentence(s) of the language model's answer were left out: {why}." if dropped else None
     )
-    text = " ".join(parts)
-    return Answer(
-        question, text, tuple(citations), abstained=False, answered_by=f"llm:{model_name}", notice=notice
-    )
+    text, by = " ".join(parts), f"llm:{model_name}"
+    return Answer(question, text, tuple(citations), abstained=False, answered_by=by, notice=notice)
 
 
 def build_messages(question: str, hits: Sequence[PassageHit]) -> list[SystemMessage | HumanMessage]:
@@ -233,13 +216,9 @@ def build_messages(question: str, hits: Sequence[PassageHit]) -> list[SystemMess
 
 def _content_text(content: Any) -> str:
     """Text of a chat message's content (a string, or a list of parts as the web chat sends)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
     if isinstance(content, list | tuple):
         return " ".join(_content_text(part) for part in content)
-    return "" if content is None else str(content)
+    return str(content.get("text", "")) if isinstance(content, dict) else str(content or "")
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -287,7 +266,6 @@ def _supporting_quotes(sentence: str, hits: Sequence[PassageHit]) -> list[tuple[
         chosen.append((best[0], best[1]))
         covered |= gain
         candidates.remove(best)
-    covered |= claim & set().union(*(_terms(f"{h.title} {h.date or ''}") for h in cited)) if chosen else set()
     numbers = {t for t in claim if t[0].isdigit()}
     supported = (
         len(covered) >= MIN_OVERLAP * len(claim)
@@ -324,17 +302,17 @@ def _citation(number: int, hit: PassageHit, index: int) -> Citation:
 
 
 def _failure_notice(model_name: str, exc: Exception) -> str:
-    """A one-line notice naming what went wrong with the model call."""
+    """What went wrong with the model call, in one line for the notice."""
     names = " ".join(cls.__name__ for cls in type(exc).__mro__)
     if isinstance(exc, TimeoutError) or "Timeout" in names:
-        return f"The language model ({model_name}) did not answer in time; showing the extractive answer."
+        return f"The language model ({model_name}) did not answer in time"
     detail = f"{type(exc).__name__}: {exc}"[:200].rstrip(".")
     if isinstance(exc, ConnectionError) or "Connect" in names:
-        return f"Cannot reach the language model ({model_name}): {detail}; showing the extractive answer."
-    return f"The language model ({model_name}) failed ({detail}); showing the extractive answer."
+        return f"Cannot reach the language model ({model_name}): {detail}"
+    return f"The language model ({model_name}) failed ({detail})"
 
 
-def _fall_back(fallback: Callable[[], Answer], notice: str) -> Answer:
-    """The extractive answer with ``notice`` added in front of any notice it already has."""
-    answer = fallback()
+def _fall_back(fallback: Callable[[], Answer], why: str) -> Answer:
+    """The extractive answer, its notice saying ``why`` it is shown (before any notice it has)."""
+    answer, notice = fallback(), f"{why}; showing the extractive answer."
     return replace(answer, notice=f"{notice} {answer.notice}" if answer.notice else notice)

@@ -172,7 +172,9 @@ def test_unmarked_and_unsupported_sentences_are_dropped() -> None:
     )
     answer = llm_answer("q", HITS, chat_model=fake(reply), fallback=fallback, model_name="m")
     assert answer.text == "South Korea is buying 136 PAC-3 missiles for $1.405 billion. [1]"
-    assert answer.notice.startswith("3 sentence(s)")
+    assert answer.notice == (
+        "3 sentence(s) of the language model's answer were left out: the cited passages do not support them."
+    )
     check_citations(answer)
 
 
