@@ -85,7 +85,6 @@ def _respond(
 ) -> Answer:
     question: str = x["question"]
     hits: list[PassageHit] = x["hits"]["passages"]
-    _, corpus = searcher.corpus()
 
     def extract() -> Answer:
         return extractive_answer(question, x["query"], x["hits"]["vector"], hits, searcher, settings)
@@ -94,7 +93,11 @@ def _respond(
         return extract()
     from assistant.llm import llm_answer
 
-    name = settings.llm or getattr(chat_model, "model_name", None) or type(chat_model).__name__
+    name = (
+        (settings.llm or "").partition(":")[2]
+        or getattr(chat_model, "model_name", None)
+        or type(chat_model).__name__
+    )
     return llm_answer(question, hits, chat_model=chat_model, fallback=extract, model_name=str(name))
 
 
@@ -127,7 +130,10 @@ def retrieval_query(question: str, history: list[Message], chat_model: BaseChatM
     if chat_model is not None:
         from assistant.llm import rewrite_question
 
-        return rewrite_question(question, history, chat_model)
+        rewritten = rewrite_question(question, history, chat_model)
+        if rewritten != question:
+            return rewritten
+    # No LLM (or it could not help): a follow-up borrows the previous question's words.
     if extractive.is_follow_up(question):
         return f"{previous[-1]} {question}"
     return question

@@ -7,6 +7,7 @@ closing quotes after a full stop, and all-lower-case text (where sentences start
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ def split_sentences(text: str, span: Span, *, lower_case: bool = False) -> list[
             cuts.append(cut)
     cuts.append(end)
     spans: list[Span] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         spans.extend(_wrap(text, _trim(text, a, b)))
     return [s for s in spans if s[1] > s[0]]
 

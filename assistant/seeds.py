@@ -87,7 +87,8 @@ def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedPro
         if size > max_bytes:
             return SeedProblem(
                 source,
-                f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit (ASSISTANT_MAX_SEED_MB)",
+                f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
+                "(raise ASSISTANT_MAX_SEED_MB to index it)",
             )
         data = path.read_bytes()
     except FileNotFoundError:

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant import Settings, build_index  # noqa: E402
+from assistant import Settings, build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "seeds" / "us-missile-sales-two-koreas.txt"

@@ -54,7 +54,7 @@ def test_no_answerable_question_abstains(results) -> None:
 def test_unanswerable_questions_abstain(results) -> None:
     answered = [(q["question"], a.text) for q, a in results if q.get("unanswerable") and not a.abstained]
     assert len(answered) <= 0.2 * len(UNANSWERABLE), answered
-    for q, a in results:
+    for _, a in results:
         if a.abstained:
             assert a.citations == () and "[" not in a.text
 
