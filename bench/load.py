@@ -1,0 +1,207 @@
+"""Load check for the web chat: N concurrent gradio_client sessions, each asking a short conversation.
+
+    .venv/bin/python bench/load.py                       # starts the app on a free 127.0.0.1 port
+    .venv/bin/python bench/load.py --url http://127.0.0.1:7860/ --sessions 8
+
+Without --url it serves a throwaway copy of the seeds (default: the project's seeds/) with its own
+index, in a subprocess started the way `python app.py` does (assistant.web.launch). Each session is
+one gradio_client.Client (its own chat history) asking the questions below in order through the
+chat endpoint /ask, so follow-ups use the history. It reports errors (exceptions, timeouts and
+error messages in the chat), whether every answer carries a citation, and latency percentiles.
+Exit status 1 when there was an error or an uncited answer. Everything is bounded: at most
+--sessions x --rounds requests, each with --timeout, and the whole run within --deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A conversation about the project's seed article; the second question is a follow-up.
+QUESTIONS = (
+    "How many missiles were approved?",
+    "How much are they worth?",
+    "Which news agency reported the sale?",
+    "Who is the new US ambassador to South Korea?",
+    "What did South Korea choose instead of THAAD?",
+)
+_CITED = re.compile(r'<div class="nw-sources" data-citations="[1-9]')
+_MARKER = re.compile(r"\\\[\d+\\\]|\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One question's fate."""
+
+    seconds: float
+    kind: str  # "cited", "abstained", "uncited" or "error"
+    detail: str = ""
+
+
+def ask_conversation(url: str, questions: tuple[str, ...], timeout: float) -> list[Outcome]:
+    """One session: a fresh client asking ``questions`` in order."""
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # the session never started: every question counts as an error
+        return [Outcome(0.0, "error", f"connect: {exc}")] * len(questions)
+    outcomes = []
+    for question in questions:
+        started = time.perf_counter()
+        try:
+            reply = client.submit(question, api_name="/ask").result(timeout=timeout)
+        except Exception as exc:
+            outcomes.append(Outcome(time.perf_counter() - started, "error", f"{type(exc).__name__}: {exc}"))
+            continue
+        outcomes.append(Outcome(time.perf_counter() - started, classify(str(reply)), question))
+    return outcomes
+
+
+def run_sessions(url: str, questions: tuple[str, ...], timeout: float, sessions: int) -> list[Outcome]:
+    """``sessions`` concurrent conversations in threads of this process (one worker process's share)."""
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        futures = [pool.submit(ask_conversation, url, questions, timeout) for _ in range(sessions)]
+        return [o for f in futures for o in f.result()]
+
+
+def classify(reply: str) -> str:
+    """What the chat returned: an error message, an abstention, or an answer with or without citations."""
+    if 'class="nw-error"' in reply:
+        return "error"
+    if 'class="nw-abstain"' in reply:
+        return "abstained"
+    return "cited" if _CITED.search(reply) and _MARKER.search(reply) else "uncited"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def start_app(seeds: Path, workdir: Path, ready_timeout: float) -> tuple[subprocess.Popen, str]:
+    """Serve a copy of ``seeds`` with a fresh index on a free port; return the process and its URL."""
+    shutil.copytree(seeds, workdir / "seeds", ignore=shutil.ignore_patterns(".*"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {
+        "ASSISTANT_SEEDS_DIR": str(workdir / "seeds"),
+        "ASSISTANT_INDEX_DIR": str(workdir / "index"),
+        "ASSISTANT_HOST": "127.0.0.1",
+        "ASSISTANT_PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log = (workdir / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from assistant.web import launch; launch()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"The app exited early:\n{(workdir / 'server.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    raise SystemExit(f"The app did not answer on {url} within {ready_timeout:.0f} s")
+
+
+def _import_client() -> None:
+    import gradio_client  # noqa: F401 - imported ahead so the timed run does not pay for it
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", help="a running app (default: start one on a free 127.0.0.1 port)")
+    parser.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="seeds to serve (without --url)")
+    parser.add_argument("--sessions", type=int, default=32, help="concurrent chat sessions (max 256)")
+    parser.add_argument("--rounds", type=int, default=len(QUESTIONS), help="questions per session")
+    parser.add_argument("--workers", type=int, default=4, help="client processes sharing the sessions")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per answer")
+    parser.add_argument("--deadline", type=float, default=600.0, help="seconds allowed for the whole run")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sessions = max(1, min(args.sessions, 256))
+    questions = QUESTIONS[: max(1, min(args.rounds, len(QUESTIONS)))]
+
+    process, workdir = None, None
+    url = args.url
+    try:
+        if not url:
+            workdir = Path(tempfile.mkdtemp(prefix="assistant-load-"))
+            started = time.perf_counter()
+            process, url = start_app(args.seeds, workdir, ready_timeout=min(args.deadline, 300.0))
+            print(f"App ready at {url} in {time.perf_counter() - started:.1f} s (index built, model loaded)")
+        # Client sessions are spread over a few processes so the clients' own Python (one GIL per
+        # process) does not become the bottleneck being measured.
+        workers = max(1, min(args.workers, sessions))
+        shares = [sessions // workers + (i < sessions % workers) for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            warm = [pool.submit(_import_client) for _ in range(workers)]
+            wait(warm, timeout=120)
+            started = time.perf_counter()
+            futures = [pool.submit(run_sessions, url, questions, args.timeout, n) for n in shares]
+            done, late = wait(futures, timeout=args.deadline)
+            wall = time.perf_counter() - started
+            for future in late:
+                future.cancel()
+            late_sessions = sum(n for f, n in zip(futures, shares, strict=True) if f in late)
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    outcomes = [o for f in done for o in f.result()]
+    outcomes += [Outcome(args.deadline, "error", "deadline")] * (late_sessions * len(questions))
+    kinds = {k: sum(o.kind == k for o in outcomes) for k in ("cited", "abstained", "uncited", "error")}
+    times = [o.seconds for o in outcomes if o.kind != "error"] or [float("nan")]
+    answered = len(outcomes) - kinds["error"]
+    every_cited = kinds["cited"] == len(outcomes)
+    verdict = "every answer cited" if every_cited else "NOT every answer cited"
+    rows = [
+        ("sessions x questions", f"{sessions} x {len(questions)} = {len(outcomes)}"),
+        ("errors", str(kinds["error"])),
+        ("cited answers", f"{kinds['cited']}/{len(outcomes)} ({verdict})"),
+        ("abstained / uncited", f"{kinds['abstained']} / {kinds['uncited']}"),
+        ("latency p50", f"{percentile(times, 50):.2f} s"),
+        ("latency p95", f"{percentile(times, 95):.2f} s"),
+        ("latency max", f"{max(times):.2f} s"),
+        ("wall time", f"{wall:.1f} s ({answered / wall:.1f} answers/s)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    for o in [o for o in outcomes if o.kind in ("error", "uncited")][:5]:
+        print(f"  {o.kind}: {o.detail[:200]}")
+    return 0 if kinds["error"] == 0 and every_cited else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
