@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Citation", "IndexReport", "Settings", "answer", "build_index"]
+__all__ = ["Answer", "Citation", "IndexReport", "Settings", "answer", "build_index", "indexed_documents"]
 
 # Where each public name lives; resolved lazily so `import assistant` stays instant.
 _EXPORTS = {
@@ -22,11 +22,12 @@ _EXPORTS = {
     "Settings": "assistant.settings",
     "answer": "assistant.answering",
     "build_index": "assistant.index",
+    "indexed_documents": "assistant.index",
 }
 
 if TYPE_CHECKING:
     from assistant.answering import answer
-    from assistant.index import build_index
+    from assistant.index import build_index, indexed_documents
     from assistant.results import Answer, Citation, IndexReport
     from assistant.settings import Settings
 

@@ -108,7 +108,8 @@ def extractive_answer(
     _, corpus = searcher.corpus()
     n_sources = len(corpus.sources)
     if hits:
-        meta = extractive.meta_answer(question, corpus.header(hits[0].source))
+        source = hits[0].source
+        meta = extractive.meta_answer(question, corpus.header(source), corpus.lead(source))
         if meta:
             return extractive.build_answer(question, meta, n_sources)
     if not hits or extractive.stopword_only(question):

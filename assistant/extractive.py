@@ -81,6 +81,11 @@ _ASKS_DATE = re.compile(
     re.I,
 )
 _ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
+_ASKS_GIST = re.compile(
+    r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
+    r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
+    re.I,
+)
 _FOLLOW_UP = re.compile(
     r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those|there|the same)\b", re.I
 )
@@ -202,8 +207,23 @@ def should_abstain(question: str, best: Candidate) -> bool:
 # --- the answer -------------------------------------------------------------------------------------------
 
 
-def meta_answer(question: str, header: PassageHit | None) -> list[Candidate]:
-    """Answer questions about the article itself (its date, its headline) from its header."""
+def meta_answer(question: str, header: PassageHit | None, lead: PassageHit | None) -> list[Candidate]:
+    """Answer questions about the article itself: its date or headline (header), its gist (lead sentence)."""
+    if _ASKS_GIST.search(question):
+        # News is written lead-first: the headline and the opening sentence say what the story is about.
+        picks = (
+            [
+                Candidate(header, i, header.text[a:b], 1.0, 1.0, 0)
+                for i, (a, b, _, _) in enumerate(header.sentences)
+                if header.date is None or " ".join(header.text[a:b].split()) != header.date
+            ]
+            if header
+            else []
+        )
+        if lead and lead.sentences:
+            a, b, _, _ = lead.sentences[0]
+            picks.append(Candidate(lead, 0, lead.text[a:b], 1.0, 1.0, 0))
+        return picks
     if header is None:
         return []
     want_date = bool(_ASKS_DATE.search(question))

@@ -89,6 +89,14 @@ class Corpus:
             return None
         return self.hit(i, 0.0, 0.0)
 
+    def lead(self, source: str) -> PassageHit | None:
+        """The first body passage of ``source``: where a news story says what it is about."""
+        for ordinal in (0, 1):
+            i = self.position.get(f"{source}::{ordinal}")
+            if i is not None and self.metadata[i].get("kind") == "body":
+                return self.hit(i, 0.0, 0.0)
+        return None
+
 
 class Searcher:
     """Hybrid passage search over the current index generation; safe to share between threads."""

@@ -195,3 +195,9 @@ def test_cli_ask_json_and_clean_errors(article_settings: Settings) -> None:
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "empty" in bad.stderr
     rebuilt = subprocess.run([*cli, "index", "--quiet", *opts], capture_output=True, text=True, cwd=ROOT)
     assert rebuilt.returncode == 0 and "1 unchanged" in rebuilt.stdout
+
+
+def test_questions_about_the_article_itself(article_settings: Settings) -> None:
+    gist = answer("What is this article about?", settings=article_settings)
+    assert not gist.abstained and "Rivalry Between Two Koreas" in gist.text and "approved" in gist.text
+    assert "Jun 16, 2020" in answer("When was it published?", settings=article_settings).text
