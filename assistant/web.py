@@ -269,8 +269,14 @@ def launch(settings: Settings | None = None) -> None:
     _offline_env()
     settings = settings or Settings()
     if not _documents(settings):
+        from assistant import build_index
+
         print(f"No index yet: indexing {settings.seeds_dir}/ ...", flush=True)
-        print(rebuild(settings), flush=True)
+        try:  # a terminal gets the progress bar; a failure is shown and the Documents tab can fix it
+            report = build_index(settings, progress=True, wait=True)
+            print(f"Indexed {report.chunks} passages from {report.added} document(s).", flush=True)
+        except AssistantError as exc:
+            print(f"Error: {exc}", flush=True)
     threading.Thread(target=_warm_up, args=(settings,), daemon=True).start()
     create_app(settings).queue(default_concurrency_limit=CHAT_CONCURRENCY).launch(**launch_options(settings))
 
