@@ -12,6 +12,7 @@ import hashlib
 import html.parser
 import logging
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,10 @@ def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedPro
             source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
         )
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # reading a FIFO would wait forever for a writer
+            return SeedProblem(source, "not a regular file (a pipe, socket or device)")
+        size = info.st_size
         if size > max_bytes:
             return SeedProblem(
                 source,
