@@ -103,13 +103,16 @@ class Store:
 
     def _collection(self, name: str, create: bool = False) -> Collection:
         if create:
-            return self._call(
+            collection = self._call(
                 self.client.get_or_create_collection,
                 name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
-        return self._call(self.client.get_collection, name, embedding_function=None)
+        else:
+            collection = self._call(self.client.get_collection, name, embedding_function=None)
+        # On a server, every later call (a build's add, a reader's query) can meet a lost server too.
+        return _Guarded(collection, self._call) if self.settings.chroma_host else collection  # type: ignore[return-value]
 
     def _meta(self) -> Collection:
         return self._collection(f"{self.prefix}-meta", create=True)
@@ -214,6 +217,20 @@ class Store:
             finally:
                 handle.truncate(0)
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _Guarded:
+    """A collection whose method calls go through Store._call (a lost server: one clear error)."""
+
+    def __init__(self, collection: Collection, call: Any) -> None:
+        self._collection = collection
+        self._call = call
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+        return lambda *args, **kwargs: self._call(attr, *args, **kwargs)
 
 
 def _looks_like_connection_error(exc: Exception) -> bool:
