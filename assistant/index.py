@@ -57,12 +57,13 @@ def build_index(
     """
     settings = settings or Settings()
     started = time.perf_counter()
-    documents, problems = load_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
-    if not documents:
-        raise NoSeedsError(settings.seeds_dir, len(problems))
     store = get_store(settings)
     target = index_fingerprint(settings)
     with store.writer_lock(wait=wait):
+        # Read the seeds under the lock: a build that waited must see the folder as it is now.
+        documents, problems = load_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
+        if not documents:
+            raise NoSeedsError(settings.seeds_dir, len(problems))
         current = store.current(fresh=True)
         rebuilt = bool(current and current.manifest.get("fingerprint") != target)
         old_docs: dict[str, dict[str, Any]] = current.manifest["documents"] if current else {}

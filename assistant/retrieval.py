@@ -40,6 +40,8 @@ class PassageHit:
     score: float
     dense: float
     kind: str = "body"
+    #: The index generation the hit was read from (its sentence vectors are looked up there).
+    generation: int = 0
 
 
 class Corpus:
@@ -80,6 +82,7 @@ class Corpus:
             score,
             dense,
             meta.get("kind", "body"),
+            self.number,
         )  # type: ignore[arg-type]
 
     def header(self, source: str) -> PassageHit | None:
@@ -106,6 +109,7 @@ class Searcher:
         self.store = get_store(settings)
         self._corpus: Corpus | None = None
         self._lock = threading.Lock()
+        self._generations: dict[int, Generation] = {}
         self._vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
 
     def corpus(self) -> tuple[Generation, Corpus]:
@@ -114,6 +118,8 @@ class Searcher:
         with self._lock:
             if self._corpus is None or self._corpus.number != generation.number:
                 self._corpus = Corpus(generation)
+                self._generations = {n: g for n, g in self._generations.items() if n >= generation.number - 1}
+                self._generations[generation.number] = generation
                 self._vectors.clear()
             return generation, self._corpus
 
@@ -146,7 +152,9 @@ class Searcher:
         """The stored vectors of ``hit``'s sentences (cached: repeated questions reuse them)."""
         import numpy as np
 
-        generation, _ = self.corpus()
+        current, _ = self.corpus()
+        # The generation the hit came from, even if a build has published a newer one since.
+        generation = self._generations.get(hit.generation, current)
         key = (generation.number, hit.id)
         with self._lock:
             cached = self._vectors.get(key)
