@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant import extractive
 from assistant.errors import BadQuestionError, IndexMissingError
@@ -56,7 +56,9 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
     """The chain: work out what to search for, retrieve passages, then answer from them."""
     return (
         RunnableLambda(lambda x: x | {"query": retrieval_query(x["question"], x["history"], chat_model)})
-        | RunnablePassthrough.assign(hits=lambda x: _retrieve(searcher, x["query"], settings))
+        # A plain lambda, not RunnablePassthrough.assign: assign runs as a parallel step and starts a
+        # thread pool per question, which costs more than the search itself.
+        | RunnableLambda(lambda x: x | {"hits": _retrieve(searcher, x["query"], settings)})
         | RunnableLambda(lambda x: _respond(x, searcher, chat_model, settings))
     )
 
