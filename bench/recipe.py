@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> Section:
         "used directly** (precomputed embeddings, cosine HNSW, persistent client), then a top-4 "
         "similarity search; the 4 chunks are what its reader (an LLM) is handed. Ours: `build_index` "
         "into an empty index (sentence vectors, passage = mean), then `answer()` (hybrid dense + BM25 "
-        "retrieval of 4 passages, extractive answer). Same documents, same questions, same process; "
+        "retrieval of `top_k` passages, extractive answer). Same documents, same questions, same process; "
         "query timings interleaved."
     )
     rows = common.load_bbc(args.docs, args.csv)
