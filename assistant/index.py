@@ -152,10 +152,20 @@ def _embed_documents(
         disable=None if progress is None else not progress,
     )
     with bar:
-        # Large groups let sentence-transformers sort by length and pad little; 2k vectors are ~3 MB.
+        # Groups of ~2k sentences (3 MB of vectors), embedded shortest first in slices: sentences of like
+        # length share a batch, so little padding goes through the model, and the bar moves each slice.
         for batch in _batches(split, settings.batch_size * 32):
             texts = [doc.text[s:e] for doc, passage in batch for s, e in passage.sentences]
-            vectors = embed(settings.embedding_model, texts, settings.batch_size)
+            order = np.argsort([len(t) for t in texts], kind="stable")
+            vectors = np.empty((len(texts), 0), dtype=np.float32)
+            step = settings.batch_size * 4
+            for start in range(0, len(texts), step):
+                rows = order[start : start + step]
+                part = embed(settings.embedding_model, [texts[r] for r in rows], settings.batch_size)
+                if vectors.shape[1] == 0:
+                    vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)
+                vectors[rows] = part
+                bar.update(len(rows))
             p_ids, p_docs, p_meta, p_vecs, s_ids, s_meta = [], [], [], [], [], []
             row = 0
             for doc, passage in batch:
@@ -172,7 +182,6 @@ def _embed_documents(
                 row += n
             passages_col.add(ids=p_ids, embeddings=np.stack(p_vecs), documents=p_docs, metadatas=p_meta)
             sentences_col.add(ids=s_ids, embeddings=vectors, metadatas=s_meta)
-            bar.update(len(texts))
     for doc, passages in split:
         manifest[doc.source] = {
             "digest": doc.digest,
