@@ -9,8 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.embeddings import Embeddings
-
 from assistant.errors import ModelLoadError
 from assistant.settings import PACKAGED_MODEL
 
@@ -85,19 +83,3 @@ def dimension(name: str) -> int:
 def fingerprint(name: str) -> dict[str, Any]:
     """What identifies the vectors this model makes (without loading it), to catch a model change."""
     return {"model": name, "model_path": resolve_model(name)}
-
-
-class LocalEmbeddings(Embeddings):
-    """LangChain adapter over the shared model, for use in any LangChain vector store or chain."""
-
-    def __init__(self, model_name: str = PACKAGED_MODEL, batch_size: int = 64) -> None:
-        self.model_name = model_name
-        self.batch_size = batch_size
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages."""
-        return embed(self.model_name, texts, self.batch_size).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a question."""
-        return embed(self.model_name, [text])[0].tolist()
