@@ -12,9 +12,10 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant import extractive
 from assistant.errors import BadQuestionError, IndexMissingError
+from assistant.evidence import PassageHit
 from assistant.lexical import tokens
 from assistant.results import Answer
-from assistant.retrieval import PassageHit, Searcher
+from assistant.retrieval import Searcher
 from assistant.settings import Settings
 
 if TYPE_CHECKING:

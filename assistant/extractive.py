@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.lexical import BM25, STOPWORDS, tokens
-from assistant.results import Answer, Citation
+from assistant.results import Answer
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.retrieval import PassageHit
+    from assistant.evidence import PassageHit
 
 # --- what kind of answer a question wants ------------------------------------------------------------
 
@@ -243,21 +243,7 @@ def build_answer(question: str, chosen: Sequence[Candidate], sources: int) -> An
         return abstention(question, sources)
     citations, parts = [], []
     for number, c in enumerate(chosen, start=1):
-        a, b, start, end = c.hit.sentences[c.index]
-        citations.append(
-            Citation(
-                number=number,
-                source=c.hit.source,
-                title=c.hit.title,
-                quote=c.text,
-                start=start,
-                end=end,
-                score=round(c.score, 4),
-                date=c.hit.date,
-                before=c.hit.text[:a].strip(),
-                after=c.hit.text[b:].strip(),
-            )
-        )
+        citations.append(c.hit.cite(c.index, number, c.score))
         parts.append(f"{' '.join(c.text.split())} [{number}]")
     return Answer(question=question, text=" ".join(parts), citations=tuple(citations), abstained=False)
 

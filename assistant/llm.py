@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.errors import LLMError
+from assistant.evidence import PassageHit
 from assistant.lexical import stem, tokens
 from assistant.results import Answer, Citation
-from assistant.retrieval import PassageHit
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -190,7 +190,7 @@ def llm_answer(
         for hit, index in quotes:
             if (hit.id, index) not in numbers:
                 numbers[hit.id, index] = len(numbers) + 1
-                citations.append(_citation(numbers[hit.id, index], hit, index))
+                citations.append(hit.cite(index, numbers[hit.id, index]))
         parts.append(_with_markers(sentence, "".join(f"[{numbers[h.id, i]}]" for h, i in quotes)))
     why = "the cited passages do not support them"
     notice = (
@@ -291,14 +291,6 @@ def _with_markers(sentence: str, marks: str) -> str:
     """The sentence without the model's markers, followed by ``marks`` as in the extractive answer."""
     text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKER.sub(" ", sentence).split()))
     return f"{text} {marks}"
-
-
-def _citation(number: int, hit: PassageHit, index: int) -> Citation:
-    """A citation quoting sentence ``index`` of ``hit``, with its exact source offsets and context."""
-    a, b, start, end = hit.sentences[index]
-    return Citation(number=number, source=hit.source, title=hit.title, quote=hit.text[a:b], start=start,
-                    end=end, score=round(hit.score, 4), date=hit.date, before=hit.text[:a].strip(),
-                    after=hit.text[b:].strip())  # fmt: skip
 
 
 def _failure_notice(model_name: str, exc: Exception) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -13,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.embedding import embed
+from assistant.evidence import PassageHit, Sentence
 from assistant.lexical import BM25, tokens
 from assistant.settings import Settings
 from assistant.store import Generation, get_store
@@ -22,26 +22,6 @@ if TYPE_CHECKING:
 
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
 _PAGE = 2000
-
-
-@dataclass(frozen=True)
-class PassageHit:
-    """A retrieved passage and its sentences, ready for an answerer to quote from."""
-
-    id: str
-    source: str
-    title: str
-    date: str | None
-    #: The passage's sentences, exactly as in the source, joined by single spaces.
-    text: str
-    #: Per sentence: (start in ``text``, end in ``text``, start in source, end in source).
-    sentences: tuple[tuple[int, int, int, int], ...]
-    #: Fused retrieval score (higher is better) and the dense cosine similarity.
-    score: float
-    dense: float
-    kind: str = "body"
-    #: The index generation the hit was read from (its sentence vectors are looked up there).
-    generation: int = 0
 
 
 class Corpus:
@@ -71,7 +51,7 @@ class Corpus:
     def hit(self, i: int, score: float, dense: float) -> PassageHit:
         """The PassageHit for passage number ``i``."""
         meta = self.metadata[i]
-        spans = tuple(tuple(s) for s in json.loads(meta["sentences"]))
+        spans = tuple(Sentence(*s) for s in json.loads(meta["sentences"]))
         return PassageHit(
             self.ids[i],
             meta["source"],

@@ -11,10 +11,11 @@ import pytest
 from conftest import ARTICLE, ROOT
 
 from assistant import Answer, Citation, Settings, answer, build_index
+from assistant.cleaning import parse_document
 from assistant.errors import BadQuestionError, NoSeedsError
 from assistant.passages import split_sentences
 from assistant.retrieval import HybridRetriever, Searcher
-from assistant.seeds import load_seeds, parse_document
+from assistant.seeds import load_seeds
 
 
 def test_public_api_is_small_and_lazy() -> None:

@@ -20,9 +20,10 @@ from pydantic import Field
 
 from assistant import answer, build_index, llm
 from assistant.errors import LLMError
+from assistant.evidence import PassageHit
 from assistant.llm import SYSTEM_PROMPT, build_messages, llm_answer, make_chat_model, rewrite_question
 from assistant.results import Answer
-from assistant.retrieval import PassageHit, Searcher
+from assistant.retrieval import Searcher
 from assistant.settings import Settings
 
 try:  # tests/ is a plain folder on sys.path, or a package if it gains an __init__.py
