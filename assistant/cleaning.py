@@ -27,6 +27,8 @@ class SeedDocument:
     date_span: Span | None
     body: tuple[Span, ...]  # the kept paragraphs, in order
     digest: str  # sha256 of the file's bytes: what "changed" means
+    author: str | None = None  # the byline's names, when the page has one
+    author_span: Span | None = None
 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"

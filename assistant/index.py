@@ -35,6 +35,7 @@ class IndexedDocument:
     title: str
     date: str | None
     passages: int
+    author: str | None = None
 
 
 def index_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def indexed_documents(settings: Settings | None = None) -> tuple[IndexedDocument
     if generation is None:
         return ()
     return tuple(
-        IndexedDocument(source, d["title"], d.get("date"), d["passages"])
+        IndexedDocument(source, d["title"], d.get("date"), d["passages"], d.get("author"))
         for source, d in sorted(generation.manifest["documents"].items())
     )
 
@@ -187,6 +188,7 @@ def _embed_documents(
             "digest": doc.digest,
             "title": doc.title,
             "date": doc.date,
+            "author": doc.author,
             "passages": len(passages),
         }
     return manifest

@@ -25,6 +25,10 @@ class Citation:
     #: The passage text just before and after the quote, for showing it in context.
     before: str = ""
     after: str = ""
+    #: Where the direct answer phrase (``Answer.short_answer``) stands inside the source file, when
+    #: it was found in this quote; ``text[answer_start:answer_end] == short_answer``.
+    answer_start: int | None = None
+    answer_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,19 @@ class Answer:
     answered_by: str = "extractive"
     #: A remark for the reader, e.g. that the LLM was unreachable and the extractive answer is shown.
     notice: str | None = None
+    #: The answer phrase itself ("$1.405 billion") for factoid questions, when one was found.
+    short_answer: str | None = None
+    #: Estimated probability that the cited text answers the question (None if not estimated).
+    confidence: float | None = None
+    #: With an abstention: the closest passages, shown as related reading, never as evidence.
+    related: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (citations as a list of dicts)."""
-        return asdict(self) | {"citations": [asdict(c) for c in self.citations]}
+        return asdict(self) | {
+            "citations": [asdict(c) for c in self.citations],
+            "related": [asdict(c) for c in self.related],
+        }
 
 
 @dataclass(frozen=True)
