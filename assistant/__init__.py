@@ -1,7 +1,7 @@
 """A chat assistant over news articles: short answers that quote the article, with citations.
 
-    >>> from assistant import answer
-    >>> result = answer("How much is the sale worth?")
+    >>> from assistant import Assistant, answer
+    >>> result = answer("How much is the sale worth?")     # or Assistant(settings).answer(...)
     >>> print(result.text, [c.quote for c in result.citations])
 
 Heavy libraries (torch, sentence-transformers, chromadb, gradio) load on first use, not on import.
@@ -12,7 +12,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Citation", "IndexReport", "Settings", "answer", "build_index", "indexed_documents"]
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Citation",
+    "IndexReport",
+    "Settings",
+    "answer",
+    "build_index",
+    "indexed_documents",
+]
 
 # Where each public name lives; resolved lazily so `import assistant` stays instant.
 _EXPORTS = {
@@ -20,14 +29,14 @@ _EXPORTS = {
     "Citation": "assistant.results",
     "IndexReport": "assistant.results",
     "Settings": "assistant.settings",
-    "answer": "assistant.answering",
-    "build_index": "assistant.index",
-    "indexed_documents": "assistant.index",
+    "Assistant": "assistant.api",
+    "answer": "assistant.api",
+    "build_index": "assistant.api",
+    "indexed_documents": "assistant.api",
 }
 
 if TYPE_CHECKING:
-    from assistant.answering import answer
-    from assistant.index import build_index, indexed_documents
+    from assistant.api import Assistant, answer, build_index, indexed_documents
     from assistant.results import Answer, Citation, IndexReport
     from assistant.settings import Settings
 

@@ -1,96 +1,83 @@
-"""Answer: the retrieval chain from a question (and the chat so far) to a cited Answer."""
+"""Answer: the chain from a question (and the chat so far) to a cited Answer.
+
+Three named steps, composed as LangChain runnables (their names show in traces):
+
+    condense  Turn -> Query       what to search for: the question, or the question with the turn it
+                                  follows up (an LLM rewrites it when one is configured)
+    retrieve  Query -> Evidence   passages with their sentences and vectors, the document's header
+                                  and lead, the query terms' rarity (retrieval.py)
+    respond   Evidence -> Answer  the extractive answerer, or an LLM checked against the evidence
+
+Data moves one way: each step gets only what the step before it returned.
+"""
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant import extractive
-from assistant.errors import BadQuestionError, IndexMissingError
-from assistant.evidence import PassageHit
-from assistant.lexical import tokens
+from assistant.errors import BadQuestionError
+from assistant.evidence import Evidence
+from assistant.extractive import extractive_answer
+from assistant.followup import is_follow_up
 from assistant.results import Answer
-from assistant.retrieval import Searcher
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-Message = dict[str, Any]
+    from assistant.retrieval import Searcher
 
-_SEARCHERS: dict[Settings, Searcher] = {}
-_LOCK = threading.Lock()
+Message = dict[str, str]
 
 
-def answer(
-    question: str,
-    *,
-    history: Sequence[Message] | None = None,
-    settings: Settings | None = None,
-    searcher: Searcher | None = None,
-    chat_model: BaseChatModel | None = None,
-) -> Answer:
-    """Answer ``question`` from the indexed seeds, quoting them with numbered citations.
+@dataclass(frozen=True)
+class Turn:
+    """One user turn: the (cleaned) question and the chat before it, oldest first."""
 
-    ``history`` is the chat so far, oldest first, as ``{"role": "user"|"assistant", "content": str}``
-    dicts; follow-up questions use it to retrieve. The index is built on first use if there is
-    none. ``searcher`` and ``chat_model`` are built from ``settings`` when not given.
-    Raises BadQuestionError for an empty, overlong or unreadable question.
-    """
-    settings = settings or Settings()
-    question = clean_question(question, settings.max_question_chars)
-    searcher = searcher or _searcher(settings)
-    if chat_model is None and settings.llm:
-        from assistant.llm import make_chat_model
+    question: str
+    history: tuple[Message, ...] = ()
 
-        chat_model = make_chat_model(settings)
-    chain = answer_chain(searcher, chat_model, settings)
-    return chain.invoke({"question": question, "history": normalise_history(history)})
+
+@dataclass(frozen=True)
+class Query:
+    """What to search for on behalf of ``question``."""
+
+    question: str
+    text: str
 
 
 def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings) -> Runnable:
-    """The chain: work out what to search for, retrieve passages, then answer from them."""
+    """The chain ``condense | retrieve | respond``: a Turn in, an Answer out."""
+
+    def condense(turn: Turn) -> Query:
+        return Query(turn.question, retrieval_query(turn.question, list(turn.history), chat_model))
+
+    def retrieve(query: Query) -> Evidence:
+        return searcher.retrieve(query.question, query.text)
+
+    def respond(evidence: Evidence) -> Answer:
+        return respond_to(evidence, chat_model, settings)
+
+    # Plain RunnableLambdas, not RunnablePassthrough.assign: assign runs as a parallel step and starts a
+    # thread pool per question, which costs more than the search itself.
     return (
-        RunnableLambda(lambda x: x | {"query": retrieval_query(x["question"], x["history"], chat_model)})
-        # A plain lambda, not RunnablePassthrough.assign: assign runs as a parallel step and starts a
-        # thread pool per question, which costs more than the search itself.
-        | RunnableLambda(lambda x: x | {"hits": _retrieve(searcher, x["query"], settings)})
-        | RunnableLambda(lambda x: _respond(x, searcher, chat_model, settings))
+        RunnableLambda(condense, name="condense")
+        | RunnableLambda(retrieve, name="retrieve")
+        | RunnableLambda(respond, name="respond")
     )
 
 
-def _searcher(settings: Settings) -> Searcher:
-    with _LOCK:
-        if settings not in _SEARCHERS:
-            _SEARCHERS[settings] = Searcher(settings)
-        searcher = _SEARCHERS[settings]
-    try:
-        searcher.store.require()
-    except IndexMissingError:
-        from assistant.index import build_index
-
-        build_index(settings, wait=True)
-    return searcher
-
-
-def _retrieve(searcher: Searcher, query: str, settings: Settings) -> dict[str, Any]:
-    vector = searcher.embed_query(query)
-    return {"vector": vector, "passages": searcher.search(query, settings.top_k, vector)}
-
-
-def _respond(
-    x: dict[str, Any], searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings
-) -> Answer:
-    question: str = x["question"]
-    hits: list[PassageHit] = x["hits"]["passages"]
+def respond_to(evidence: Evidence, chat_model: BaseChatModel | None, settings: Settings) -> Answer:
+    """The answer from the evidence: extractive, or the LLM's checked answer (extractive on failure)."""
 
     def extract() -> Answer:
-        return extractive_answer(question, x["query"], x["hits"]["vector"], hits, searcher, settings)
+        return extractive_answer(evidence, settings)
 
     if chat_model is None:
         return extract()
@@ -101,29 +88,9 @@ def _respond(
         or getattr(chat_model, "model_name", None)
         or type(chat_model).__name__
     )
-    return llm_answer(question, hits, chat_model=chat_model, fallback=extract, model_name=str(name))
-
-
-def extractive_answer(
-    question: str, query: str, vector: Any, hits: Sequence[PassageHit], searcher: Searcher, settings: Settings
-) -> Answer:
-    """The default, LLM-free answer: the best-matching sentences, quoted, or an abstention."""
-    _, corpus = searcher.corpus()
-    n_sources = len(corpus.sources)
-    if hits:
-        source = hits[0].source
-        meta = extractive.meta_answer(question, corpus.header(source), corpus.lead(source))
-        if meta:
-            return extractive.build_answer(question, meta, n_sources)
-    if not hits or extractive.stopword_only(question):
-        return extractive.abstention(question, n_sources)
-    terms = tokens(query)
-    candidates = extractive.score_sentences(
-        question, terms, vector, hits, searcher.sentence_vectors, corpus.bm25
+    return llm_answer(
+        evidence.question, evidence.passages, chat_model=chat_model, fallback=extract, model_name=str(name)
     )
-    if not candidates or extractive.should_abstain(question, candidates[0]):
-        return extractive.abstention(question, n_sources)
-    return extractive.build_answer(question, extractive.choose(candidates, settings.answer_chars), n_sources)
 
 
 def retrieval_query(question: str, history: list[Message], chat_model: BaseChatModel | None = None) -> str:
@@ -138,16 +105,20 @@ def retrieval_query(question: str, history: list[Message], chat_model: BaseChatM
         if rewritten != question:
             return rewritten
     # No LLM (or it could not help): a follow-up borrows the previous question's words.
-    if extractive.is_follow_up(question):
+    if is_follow_up(question):
         return f"{previous[-1]} {question}"
     return question
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Control and format characters (zero-width, bidi overrides) and lone surrogates, which no encoder
+# accepts: they are noise in a question, and a surrogate would fail later with an obscure error.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")
 
 
 def clean_question(question: Any, max_chars: int) -> str:
     """The question with control characters removed and white space folded; bad input raises."""
+    if isinstance(question, bytes):
+        question = question.decode("utf-8", errors="replace")
     if not isinstance(question, str):
         raise BadQuestionError(f"The question must be text, not {type(question).__name__}.")
     if len(question) > max_chars:
@@ -155,7 +126,7 @@ def clean_question(question: Any, max_chars: int) -> str:
             f"The question is {len(question):,} characters long; the limit is {max_chars:,} "
             "(ASSISTANT_MAX_QUESTION_CHARS). Ask about one thing in a sentence or two."
         )
-    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", question)).split())
+    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", _CONTROL.sub(" ", question))).split())
     if not any(ch.isalnum() for ch in text):
         raise BadQuestionError(
             "The question is empty: type a question about the article, e.g. 'What is it about?'"
@@ -163,15 +134,34 @@ def clean_question(question: Any, max_chars: int) -> str:
     return text
 
 
-def normalise_history(history: Sequence[Message] | None) -> list[Message]:
-    """Chat history as plain {"role", "content": str} dicts; other shapes (Gradio parts) are flattened."""
-    out = []
-    for message in history or []:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+def normalise_history(history: Any, settings: Settings) -> tuple[Message, ...]:
+    """The chat so far as plain ``{"role", "content": str}`` dicts, within the history limits.
+
+    Accepts OpenAI/Gradio messages (content a string or a list of ``{"type": "text", "text"}``
+    parts). A malformed turn is skipped, never an error; only the last
+    ``settings.max_history_turns`` turns are kept, each cut to ``settings.max_history_chars``
+    (the follow-up logic only ever reads the last few turns, so nothing useful is lost).
+    """
+    if not isinstance(history, Sequence) or isinstance(history, str | bytes):
+        return ()
+    out: list[Message] = []
+    budget = settings.max_history_chars
+    for message in list(history[-settings.max_history_turns :])[::-1]:
+        text = message_text(message.get("content")) if isinstance(message, dict) else ""
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant") or not text.strip() or budget <= 0:
             continue
-        content = message.get("content")
-        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-        if isinstance(content, str) and content.strip():
-            out.append({"role": message["role"], "content": content})
-    return out
+        text = text[:budget]
+        budget -= len(text)
+        out.append({"role": str(role), "content": text})
+    return tuple(out[::-1])
+
+
+def message_text(content: Any, limit: int = 1_000_000) -> str:
+    """The text of a chat message's content: a string, or text parts (other parts are ignored)."""
+    if isinstance(content, str):
+        return content[:limit]
+    if isinstance(content, list | tuple):
+        parts = [p.get("text") for p in content[:100] if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))[:limit]
+    return ""

@@ -60,7 +60,7 @@ def main() -> None:
 @_clean_errors
 def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None) -> None:
     """Answer QUESTION with numbered citations and their quotes."""
-    from assistant.answering import answer
+    from assistant import answer
 
     result = answer(question, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
     if as_json:
@@ -83,7 +83,7 @@ def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None
 @_clean_errors
 def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, quiet: bool) -> None:
     """Build or update the index from the seeds folder (only changed documents are embedded)."""
-    from assistant.index import build_index
+    from assistant import build_index
 
     settings = _settings(seeds_dir=seeds, index_dir=index_dir)
 

@@ -21,8 +21,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-_LOCK = threading.Lock()
-
 
 def resolve_model(name: str) -> str:
     """The local path (or name) sentence-transformers should load for ``name``."""
@@ -35,7 +33,52 @@ def resolve_model(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
-@lru_cache(maxsize=4)
+class Embedder:
+    """A sentence-transformers model, loaded on first use and then shared by the index and retrieval.
+
+    Thread-safe: the lock keeps two threads from loading it twice; encoding itself needs no lock.
+    """
+
+    def __init__(self, name: str = PACKAGED_MODEL) -> None:
+        self.name = name
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The loaded model (raises ModelLoadError when it cannot be loaded offline)."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load(self.name)
+            return self._model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-length float32 embeddings, one row per text."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension()), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def dimension(self) -> int:
+        """The model's embedding size."""
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        size = getter()
+        return int(size) if size else int(model.encode(["x"]).shape[1])
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the vectors this model makes (without loading it), to catch a model change."""
+        return fingerprint(self.name)
+
+
 def _load(name: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -49,35 +92,16 @@ def _load(name: str) -> SentenceTransformer:
         raise ModelLoadError(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
-def get_model(name: str) -> SentenceTransformer:
-    """The model for ``name``, loaded on first use; the lock keeps two threads from loading it twice."""
-    with _LOCK:
-        return _load(name)
+@lru_cache(maxsize=4)
+def shared_embedder(name: str) -> Embedder:
+    """The process-wide Embedder for ``name``: every part that is not handed one uses this, so the
+    model is loaded once per process."""
+    return Embedder(name)
 
 
 def embed(name: str, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text."""
-    import numpy as np
-
-    if not texts:
-        return np.zeros((0, dimension(name)), dtype=np.float32)
-    model = get_model(name)
-    vectors = model.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-    return vectors.astype(np.float32, copy=False)
-
-
-def dimension(name: str) -> int:
-    """The model's embedding size."""
-    model = get_model(name)
-    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    size = getter()
-    return int(size) if size else int(model.encode(["x"]).shape[1])
+    """Unit-length float32 embeddings from the shared model ``name``, one row per text."""
+    return shared_embedder(name).encode(texts, batch_size)
 
 
 def fingerprint(name: str) -> dict[str, Any]:

@@ -5,10 +5,14 @@ An answerer is a pure function of ``question`` and these records; it never reads
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from assistant.results import Citation
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Sentence(NamedTuple):
@@ -61,3 +65,36 @@ class PassageHit:
             before=self.text[: s.start].strip(),
             after=self.text[s.end :].strip(),
         )
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What an answerer may say about a document itself: its header passage and its lead."""
+
+    source: str
+    #: The title/date/byline passage, when the document has one.
+    header: PassageHit | None
+    #: The first body passage: where a news story says what it is about.
+    lead: PassageHit | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything retrieval found for one question; answerers need nothing else.
+
+    ``vectors[i]`` holds the unit-length embeddings of ``passages[i]``'s sentences, and
+    ``idf`` the rarity of each query term that occurs somewhere in the index (terms in no passage
+    are left out: they carry no lexical evidence).
+    """
+
+    question: str
+    #: What was searched for: the question, or the question joined with the turn it follows up.
+    query: str
+    vector: np.ndarray
+    passages: tuple[PassageHit, ...]
+    vectors: tuple[np.ndarray, ...]
+    idf: Mapping[str, float]
+    #: The document of the best passage (for questions about the article itself).
+    about: DocumentInfo | None
+    #: How many documents the index holds (answers say "the article" or "the documents").
+    documents: int

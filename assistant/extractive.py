@@ -11,17 +11,17 @@ a weak match, or when a rare word the question hinges on is nowhere near it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.lexical import BM25, STOPWORDS, tokens
+from assistant.about import about_document
+from assistant.lexical import STOPWORDS, tokens
 from assistant.results import Answer
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from assistant.evidence import PassageHit
+    from assistant.evidence import Evidence, PassageHit
+    from assistant.settings import Settings
 
 # --- what kind of answer a question wants ------------------------------------------------------------
 
@@ -74,21 +74,6 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"(?<=\S )[A-Z][a-z]+"),
     ),
 }
-# Questions about the document itself: its date or its headline.
-_ASKS_DATE = re.compile(
-    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish|post|updat|writ|releas|dat)"
-    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b",
-    re.I,
-)
-_ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
-_ASKS_GIST = re.compile(
-    r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
-    r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
-    re.I,
-)
-_FOLLOW_UP = re.compile(
-    r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those|there|the same)\b", re.I
-)
 
 
 def answer_type(question: str) -> str | None:
@@ -106,11 +91,6 @@ def has_type(kind: str, sentence: str, question: str) -> bool:
         asked = {w.lower() for w in re.findall(r"\w+", question)}
         return any(m.group().lower() not in asked for m in pattern.finditer(sentence))
     return bool(pattern.search(sentence))
-
-
-def is_follow_up(question: str) -> bool:
-    """A question that leans on what came before ("How much are they worth?")."""
-    return bool(_FOLLOW_UP.search(question)) or len(tokens(question)) <= 2
 
 
 # --- scoring --------------------------------------------------------------------------------------------
@@ -138,17 +118,11 @@ MIN_SCORE = 0.9
 MIN_TYPED_DENSE = 0.25
 
 
-def score_sentences(
-    question: str,
-    terms: Sequence[str],
-    qvec: np.ndarray,
-    hits: Sequence[PassageHit],
-    vectors: Callable[[PassageHit], np.ndarray],
-    bm25: BM25,
-) -> list[Candidate]:
-    """Every sentence of ``hits`` scored for ``question``; best first."""
+def score_sentences(evidence: Evidence) -> list[Candidate]:
+    """Every sentence of the retrieved passages scored for the question; best first."""
+    question = evidence.question
     # Words in no passage carry no lexical evidence; the rest weigh by rarity (1 + idf).
-    weights = {t: 1.0 + bm25.idf(t) for t in set(terms) if bm25.known(t)}
+    weights = {t: 1.0 + idf for t, idf in evidence.idf.items()}
     total = sum(weights.values()) or 1.0
 
     def coverage(words: set[str]) -> float:
@@ -156,8 +130,8 @@ def score_sentences(
 
     kind = answer_type(question)
     out = []
-    for rank, hit in enumerate(hits):
-        sims = vectors(hit) @ qvec
+    for rank, (hit, vectors) in enumerate(zip(evidence.passages, evidence.vectors, strict=True)):
+        sims = vectors @ evidence.vector
         context = coverage(set(tokens(f"{hit.title} {hit.text}")))
         words = [set(tokens(hit.text[a:b])) for a, b, _, _ in hit.sentences]
         for i, (a, b, _, _) in enumerate(hit.sentences):
@@ -207,36 +181,6 @@ def should_abstain(question: str, best: Candidate) -> bool:
 # --- the answer -------------------------------------------------------------------------------------------
 
 
-def meta_answer(question: str, header: PassageHit | None, lead: PassageHit | None) -> list[Candidate]:
-    """Answer questions about the article itself: its date or headline (header), its gist (lead sentence)."""
-    if _ASKS_GIST.search(question):
-        # News is written lead-first: the headline and the opening sentence say what the story is about.
-        picks = (
-            [
-                Candidate(header, i, header.text[a:b], 1.0, 1.0, 0)
-                for i, (a, b, _, _) in enumerate(header.sentences)
-                if header.date is None or " ".join(header.text[a:b].split()) != header.date
-            ]
-            if header
-            else []
-        )
-        if lead and lead.sentences:
-            a, b, _, _ = lead.sentences[0]
-            picks.append(Candidate(lead, 0, lead.text[a:b], 1.0, 1.0, 0))
-        return picks
-    if header is None:
-        return []
-    want_date = bool(_ASKS_DATE.search(question))
-    want_title = bool(_ASKS_TITLE.search(question))
-    picks = []
-    for i, (a, b, _, _) in enumerate(header.sentences):
-        text = header.text[a:b]
-        is_date = header.date is not None and " ".join(text.split()) == header.date
-        if (want_date and is_date) or (want_title and not is_date):
-            picks.append(Candidate(header, i, text, 1.0, 1.0, 0))
-    return picks
-
-
 def build_answer(question: str, chosen: Sequence[Candidate], sources: int) -> Answer:
     """Quote the chosen sentences verbatim, each followed by its citation marker."""
     if not chosen:
@@ -263,3 +207,19 @@ def abstention(question: str, sources: int) -> Answer:
 def stopword_only(question: str) -> bool:
     """True for a question with no content words at all ("what is it?")."""
     return all(w in STOPWORDS for w in re.findall(r"\w+", question.lower()))
+
+
+def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
+    """The default, LLM-free answer: the best-matching sentences, quoted, or an abstention."""
+    question, n_sources = evidence.question, evidence.documents
+    if evidence.about:
+        picks = about_document(question, evidence.about)
+        if picks:
+            chosen = [Candidate(hit, i, hit.sentence_text(i), 1.0, 1.0, 0) for hit, i in picks]
+            return build_answer(question, chosen, n_sources)
+    if not evidence.passages or stopword_only(question):
+        return abstention(question, n_sources)
+    candidates = score_sentences(evidence)
+    if not candidates or should_abstain(question, candidates[0]):
+        return abstention(question, n_sources)
+    return build_answer(question, choose(candidates, settings.answer_chars), n_sources)

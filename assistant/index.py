@@ -20,7 +20,7 @@ from assistant.passages import SPLITTER_VERSION, Passage, passage_text, split_do
 from assistant.results import IndexReport
 from assistant.seeds import SeedDocument, load_seeds
 from assistant.settings import Settings
-from assistant.store import Generation, get_store
+from assistant.store import Generation, Store
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,11 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
 
 
 def build_index(
-    settings: Settings | None = None, *, progress: bool | None = None, wait: bool = False
+    settings: Settings | None = None,
+    *,
+    progress: bool | None = None,
+    wait: bool = False,
+    store: Store | None = None,
 ) -> IndexReport:
     """Bring the index in line with the seeds folder and report what changed.
 
@@ -58,7 +62,7 @@ def build_index(
     """
     settings = settings or Settings()
     started = time.perf_counter()
-    store = get_store(settings)
+    store = store or Store(settings)
     target = index_fingerprint(settings)
     with store.writer_lock(wait=wait):
         # Read the seeds under the lock: a build that waited must see the folder as it is now.
@@ -101,9 +105,11 @@ def build_index(
     )
 
 
-def indexed_documents(settings: Settings | None = None) -> tuple[IndexedDocument, ...]:
+def indexed_documents(
+    settings: Settings | None = None, *, store: Store | None = None
+) -> tuple[IndexedDocument, ...]:
     """The documents in the current index, sorted by source (empty when there is no index)."""
-    generation = get_store(settings or Settings()).current(fresh=True)
+    generation = (store or Store(settings or Settings())).current(fresh=True)
     if generation is None:
         return ()
     return tuple(

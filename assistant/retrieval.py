@@ -11,14 +11,16 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.embedding import embed
-from assistant.evidence import PassageHit, Sentence
+from assistant.evidence import DocumentInfo, Evidence, PassageHit, Sentence
 from assistant.lexical import BM25, tokens
 from assistant.settings import Settings
-from assistant.store import Generation, get_store
+from assistant.store import Generation
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from assistant.embedding import Embedder
+    from assistant.store import Store
 
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
 _PAGE = 2000
@@ -84,9 +86,10 @@ class Corpus:
 class Searcher:
     """Hybrid passage search over the current index generation; safe to share between threads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
-        self.store = get_store(settings)
+        self.store = store
+        self.embedder = embedder
         self._corpus: Corpus | None = None
         self._lock = threading.Lock()
         self._generations: dict[int, Generation] = {}
@@ -105,7 +108,28 @@ class Searcher:
 
     def embed_query(self, text: str) -> np.ndarray:
         """The question's vector."""
-        return embed(self.settings.embedding_model, [text])[0]
+        return self.embedder.encode([text])[0]
+
+    def retrieve(self, question: str, query: str) -> Evidence:
+        """All the evidence an answerer needs for ``question``, found by searching for ``query``."""
+        vector = self.embed_query(query)
+        passages = self.search(query, self.settings.top_k, vector)
+        _, corpus = self.corpus()
+        about = None
+        if passages:
+            source = passages[0].source
+            about = DocumentInfo(source, corpus.header(source), corpus.lead(source))
+        bm25 = corpus.bm25
+        return Evidence(
+            question=question,
+            query=query,
+            vector=vector,
+            passages=tuple(passages),
+            vectors=tuple(self.sentence_vectors(hit) for hit in passages),
+            idf={t: bm25.idf(t) for t in tokens(query) if bm25.known(t)},
+            about=about,
+            documents=len(corpus.sources),
+        )
 
     def search(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[PassageHit]:
         """The ``k`` best passages for ``query`` by reciprocal-rank fusion of dense and BM25 ranks."""

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted; longer ones get a clear error."
     )
+    max_history_turns: int = Field(
+        20, ge=0, le=1000, description="Chat turns kept as context for follow-ups; older ones are ignored."
+    )
+    max_history_chars: int = Field(
+        20_000, ge=0, description="Characters of chat history kept (newest first); the rest is ignored."
+    )
     max_seed_mb: float = Field(
         20.0, gt=0, description="Seed files larger than this (MiB) are skipped with a warning."
     )

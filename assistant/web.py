@@ -62,7 +62,7 @@ def _offline_env() -> None:
 
 
 def _documents(settings: Settings) -> tuple[Any, ...]:
-    from assistant.index import indexed_documents
+    from assistant import indexed_documents
 
     try:
         return tuple(indexed_documents(settings))

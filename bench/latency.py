@@ -40,9 +40,9 @@ _BARE = (
 
 def encoder(settings: Any) -> Any:
     """The floor: encode one question with the assistant's own model object, as embed() does."""
-    from assistant.embedding import get_model
+    from assistant.api import default_assistant
 
-    model = get_model(settings.embedding_model)
+    model = default_assistant(settings).embedder.model
 
     def encode(question: str) -> Any:
         return model.encode(
@@ -108,23 +108,23 @@ def warm_latency(settings: Any, questions: Sequence[str], rounds: int) -> dict[s
 
 
 def stages(settings: Any, questions: Sequence[str], rounds: int) -> dict[str, float]:
-    """Median time of each step of answer(): embed the question, hybrid search, extract, and the rest."""
+    """Median time of each step of answer(): embed, search and gather evidence, extract, the rest."""
     from assistant import answer
-    from assistant.answering import _searcher, extractive_answer
+    from assistant.api import default_assistant
+    from assistant.extractive import extractive_answer
 
-    searcher = _searcher(settings)
-    parts: dict[str, list[float]] = {"embed question": [], "hybrid search": [], "extract answer": []}
+    searcher = default_assistant(settings).searcher
+    parts: dict[str, list[float]] = {"embed question": [], "search + evidence": [], "extract answer": []}
     totals = []
     for _ in range(max(1, rounds)):
         for q in questions:
-            t_embed, vector = common.timed(lambda q=q: searcher.embed_query(q))
-            t_search, hits = common.timed(lambda q=q, v=vector: searcher.search(q, settings.top_k, v))
-            t_extract, _ = common.timed(
-                lambda q=q, v=vector, h=hits: extractive_answer(q, q, v, h, searcher, settings)
-            )
+            t_embed, _ = common.timed(lambda q=q: searcher.embed_query(q))
+            # retrieve() embeds the question itself: the search step is what it adds to the embedding.
+            t_retrieve, evidence = common.timed(lambda q=q: searcher.retrieve(q, q))
+            t_extract, _ = common.timed(lambda e=evidence: extractive_answer(e, settings))
             totals.append(common.timed(lambda q=q: answer(q, settings=settings))[0])
             parts["embed question"].append(t_embed)
-            parts["hybrid search"].append(t_search)
+            parts["search + evidence"].append(max(0.0, t_retrieve - t_embed))
             parts["extract answer"].append(t_extract)
     out = {name: p50(values) for name, values in parts.items()}
     out["answer() total"] = p50(totals)

@@ -84,9 +84,7 @@ def main(argv: Sequence[str] | None = None) -> Section:
     p = common.parser(__doc__.splitlines()[0], questions=30)
     args = p.parse_args(argv)
 
-    from assistant import Settings, answer, build_index
-    from assistant.answering import _searcher
-    from assistant.embedding import get_model
+    from assistant import Assistant, Settings, answer, build_index
 
     section = Section("recipe", "Side by side with the usual LangChain recipe")
     section.text(
@@ -102,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> Section:
     questions = common.corpus_questions(rows, args.questions)
     ws = common.bbc_workspace(args.docs, args.csv, fresh=True)
     settings = Settings(seeds_dir=ws / "seeds", index_dir=ws / "index")
-    model = get_model(settings.embedding_model)
+    bot = Assistant(settings)
+    model = bot.embedder.model
     model.encode(["warm up"], normalize_embeddings=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-recipe-"))
@@ -111,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> Section:
         t_recipe, _ = common.timed(recipe.build)
         t_ours, report = common.timed(lambda: build_index(settings, progress=False))
 
-        searcher = _searcher(settings)
+        searcher = bot.searcher
         for q in questions:  # warm both
             recipe.query(q)
             answer(q, settings=settings)

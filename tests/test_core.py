@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLE, ROOT
 
-from assistant import Answer, Citation, Settings, answer, build_index
+from assistant import Answer, Assistant, Citation, Settings, answer, build_index
 from assistant.cleaning import parse_document
 from assistant.errors import BadQuestionError, NoSeedsError
 from assistant.passages import split_sentences
-from assistant.retrieval import HybridRetriever, Searcher
+from assistant.retrieval import HybridRetriever
 from assistant.seeds import load_seeds
 
 
@@ -24,7 +24,7 @@ def test_public_api_is_small_and_lazy() -> None:
         "print('torch' in sys.modules, 'chromadb' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "'Answer', 'Citation'" in out and "'answer', 'build_index'" in out
+    assert "'Answer', 'Assistant', 'Citation'" in out and "'answer', 'build_index'" in out
     assert out.strip().endswith("False False")  # importing the package loads no heavy library
 
 
@@ -175,7 +175,7 @@ def test_no_seeds_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_retriever_serves_langchain_chains(article_settings: Settings) -> None:
-    retriever = HybridRetriever(searcher=Searcher(article_settings), k=3)
+    retriever = HybridRetriever(searcher=Assistant(article_settings).searcher, k=3)
     docs = retriever.invoke("Mark Lippert naval officer")
     assert len(docs) == 3 and any("Iraq" in d.page_content for d in docs)
     assert docs[0].metadata["source"].endswith(".txt")

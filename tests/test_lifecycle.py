@@ -414,15 +414,13 @@ READER = textwrap.dedent(
     """
     import json, sys, time, traceback
     from pathlib import Path
-    from assistant import answer, Settings
-    from assistant.retrieval import Searcher
-    settings = Settings()
-    searcher = Searcher(settings)
+    from assistant import Assistant
+    bot = Assistant()
     stop = Path(sys.argv[1])
     while not stop.exists():
         try:
-            a = answer("What is the relay code word?", settings=settings, searcher=searcher)
-            generation, corpus = searcher.corpus()
+            a = bot.answer("What is the relay code word?")
+            generation, corpus = bot.searcher.corpus()
             print(json.dumps({
                 "generation": generation.number,
                 "manifest": sorted(generation.manifest["documents"]),
@@ -528,9 +526,9 @@ def test_readers_see_a_complete_generation_while_rebuilds_run(settings_for, tmp_
 
 
 def answer_searcher(settings: Settings):
-    from assistant.answering import _searcher
+    from assistant.api import default_assistant
 
-    return _searcher(settings)
+    return default_assistant(settings).searcher
 
 
 def until(condition, timeout: float = 20) -> bool:

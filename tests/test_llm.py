@@ -18,7 +18,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant import answer, build_index, llm
+from assistant import Assistant, answer, build_index, llm
+from assistant.answering import Turn, answer_chain
 from assistant.errors import LLMError
 from assistant.evidence import PassageHit
 from assistant.llm import SYSTEM_PROMPT, build_messages, llm_answer, make_chat_model, rewrite_question
@@ -445,7 +446,8 @@ class SpySearcher(Searcher):
     """A real Searcher that records what it was asked to search for."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        bot = Assistant(settings)
+        super().__init__(settings, bot.store, bot.embedder)
         self.queries: list[str] = []
 
     def search(self, query: str, k: int | None = None, vector: Any = None) -> list[PassageHit]:
@@ -494,7 +496,8 @@ def test_answer_rewrites_the_follow_up_and_grounds_the_llm_answer(indexed: Setti
             update={"llm": "openai:test-model", "llm_base_url": stub.base_url, "llm_api_key": "x"}
         )
         searcher = SpySearcher(settings)
-        result = answer("How much is it worth?", history=HISTORY_E2E, settings=settings, searcher=searcher)
+        chain = answer_chain(searcher, make_chat_model(settings), settings)
+        result = chain.invoke(Turn("How much is it worth?", tuple(HISTORY_E2E)))
     assert searcher.queries == ["How much is the US sale of PAC-3 missiles to South Korea worth?"]
     rewrite, final = stub.requests
     assert "user: Who is selling missiles to South Korea?" in rewrite["messages"][-1]["content"]

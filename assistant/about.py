@@ -1,0 +1,58 @@
+"""Questions about a document itself: its headline, its date, what it is about.
+
+News is written lead-first and headed by a headline and dateline, so these are answered from the
+document's header passage and its opening sentence rather than by scoring every sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.evidence import DocumentInfo, PassageHit
+# Questions about the document itself: its date or its headline.
+_ASKS_DATE = re.compile(
+    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish|post|updat|writ|releas|dat)"
+    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b",
+    re.I,
+)
+_ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
+_ASKS_GIST = re.compile(
+    r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
+    r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
+    re.I,
+)
+
+
+def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]]:
+    """Answer questions about the article itself: its date or headline (header), its gist (lead sentence).
+
+    Returns the sentences to quote as (passage, sentence index), or [] when the question is not
+    about the document itself.
+    """
+    header, lead = document.header, document.lead
+    if _ASKS_GIST.search(question):
+        # News is written lead-first: the headline and the opening sentence say what the story is about.
+        picks = (
+            [
+                (header, i)
+                for i in range(len(header.sentences))
+                if header.date is None or " ".join(header.sentence_text(i).split()) != header.date
+            ]
+            if header
+            else []
+        )
+        if lead and lead.sentences:
+            picks.append((lead, 0))
+        return picks
+    if header is None:
+        return []
+    want_date = bool(_ASKS_DATE.search(question))
+    want_title = bool(_ASKS_TITLE.search(question))
+    picks = []
+    for i in range(len(header.sentences)):
+        is_date = header.date is not None and " ".join(header.sentence_text(i).split()) == header.date
+        if (want_date and is_date) or (want_title and not is_date):
+            picks.append((header, i))
+    return picks

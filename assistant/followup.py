@@ -1,0 +1,35 @@
+"""Follow-ups: does a question lean on the turn before it, or stand alone?
+
+A question is a follow-up only when it cannot be understood alone: it points back with a pronoun or
+a demonstrative ("How much are they worth?", "Why did he say that?"), or it is elliptical ("What
+about China?", "And the price?"). A question that names its own subject ("How did China react?")
+stands alone, however short, so a topic switch is never mixed with the previous question.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words that only make sense with an antecedent: third-person pronouns and bare demonstratives.
+_POINTS_BACK = re.compile(
+    r"\b(?:they|them|their|theirs|it|its|he|him|his|she|her|hers|this|that|these|those|"
+    r"there|then|the same)\b",
+    re.I,
+)
+# Elliptical openings that continue the previous question with a new subject.
+_ELLIPSIS = re.compile(r"^\W*(?:and|also|what about|how about|what of|and what about|same for)\b", re.I)
+# "it"/"this" that refers to the document itself, not to the last answer ("When was it published?").
+_ABOUT_DOCUMENT = re.compile(
+    r"\b(?:it|this)\b.{0,30}\b(?:publish\w*|written|posted|dated|about|headline|title)\b"
+    r"|\b(?:this|the) (?:article|story|piece|report|page|document)\b",
+    re.I,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """True when ``question`` leans on what came before it."""
+    if _ELLIPSIS.search(question):
+        return True
+    if _ABOUT_DOCUMENT.search(question):
+        return False
+    return bool(_POINTS_BACK.search(question))
