@@ -21,7 +21,7 @@ from pydantic import Field
 from assistant import Assistant, answer, build_index, llm
 from assistant.answering import Turn, answer_chain
 from assistant.errors import LLMError
-from assistant.evidence import PassageHit
+from assistant.evidence import PassageHit, Sentence
 from assistant.llm import SYSTEM_PROMPT, build_messages, llm_answer, make_chat_model, rewrite_question
 from assistant.results import Answer
 from assistant.retrieval import Searcher
@@ -61,7 +61,7 @@ def make_hit(hit_id: str, source_text: str, prefixes: list[str], score: float = 
     for prefix in prefixes:
         sentence = sentence_at(source_text, prefix)
         src = source_text.index(sentence)
-        spans.append((pos, pos + len(sentence), src, src + len(sentence)))
+        spans.append(Sentence(pos, pos + len(sentence), src, src + len(sentence)))
         parts.append(sentence)
         pos += len(sentence) + 1
     return PassageHit(
