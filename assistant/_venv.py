@@ -43,5 +43,7 @@ def ensure_venv(extras: str = "") -> None:
         subprocess.run([*pip, *constraints, "-e", target], check=True)
         stamp.write_text(_wanted(extras))
     if Path(sys.prefix).resolve() != VENV.resolve():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from assistant.environment import offline
+
+        offline()  # inherited by the re-run process, before it imports any library
         os.execv(str(PYTHON), [str(PYTHON), *sys.argv])

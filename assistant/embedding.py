@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.environment import offline
 from assistant.errors import ModelLoadError
 from assistant.settings import PACKAGED_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
-
-# Never let a library reach for a model hub: this project runs offline.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def resolve_model(name: str) -> str:
@@ -80,6 +75,7 @@ class Embedder:
 
 
 def _load(name: str) -> SentenceTransformer:
+    offline()  # before transformers is imported: it reads the variables once
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 

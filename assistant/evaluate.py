@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
+import statistics
 import string
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -370,14 +370,11 @@ def format_misses(report: EvalReport, n: int) -> str:
     return f"{len(misses)} of {total} misses:\n\n" + "\n\n".join(blocks)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolation percentile (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def percentile(values: Sequence[float], q: int) -> float | None:
+    """The ``q``-th percentile (1-99), linear between closest ranks as numpy's default; None for none."""
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def _rate(num: float, den: int) -> float | None:

@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Offline, quiet, no telemetry: set before anything imports transformers or chromadb.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from assistant.environment import offline  # noqa: E402  (needs ROOT on sys.path when run as a script)
+from assistant.evaluate import percentile  # noqa: E402
+
+offline()  # before anything imports transformers or chromadb
 
 ARTICLE = ROOT / "seeds" / "us-missile-sales-two-koreas.txt"
 BBC_CSV = Path(os.environ.get("BENCH_BBC_CSV", ROOT.parent / "shared" / "eval" / "bbc-news-928.csv"))
@@ -179,23 +178,16 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100), linear between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def p50(values: Sequence[float]) -> float:
-    return percentile(values, 50)
+    """Median (NaN for no values)."""
+    result = percentile(values, 50)
+    return float("nan") if result is None else result
 
 
 def p95(values: Sequence[float]) -> float:
-    return percentile(values, 95)
+    """95th percentile, linear between closest ranks (NaN for no values)."""
+    result = percentile(values, 95)
+    return float("nan") if result is None else result
 
 
 def ms(seconds: float) -> str:

@@ -14,5 +14,4 @@ from assistant._venv import ROOT, ensure_venv
 if __name__ == "__main__":
     ensure_venv(extras="test")
     os.chdir(ROOT)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.execv(sys.executable, [sys.executable, "-m", "pytest", "tests", *sys.argv[1:]])
