@@ -166,6 +166,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     with gr.Blocks(title=corpus_title(documents), analytics_enabled=False, fill_height=True) as app:
         header = gr.HTML(render_header(documents))
         memory = gr.State({})
+        # Outside the tabs, so it is in the page whichever tab shows: "Show in document" links write here.
+        target = gr.Textbox(visible="hidden", elem_id="nw-jump")
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 gr.ChatInterface(
@@ -219,14 +221,13 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                     elem_id="nw-doc-pick",
                 )
                 view = gr.HTML(elem_id="nw-doc-view")
-                target = gr.Textbox(visible="hidden", elem_id="nw-jump")
         private: dict[str, Any] = {"api_visibility": "private"}
         file.upload(upload, file, [status, header, table, picker, file], concurrency_limit=1, **private)
         button.click(rebuild_now, None, [status, header, table, picker], concurrency_limit=1, **private)
         app.load(refresh, None, [header, table, picker], **private)
         documents_tab.select(refresh, None, [header, table, picker], **private)
         picker.input(pick, picker, view, **private)
-        target.input(jump, target, [tabs, picker, view], **private).then(
+        target.change(jump, target, [tabs, picker, view], **private).then(
             None,
             None,
             None,

@@ -114,12 +114,14 @@ def render_document_view(doc: Any, at: tuple[int, int] | None = None) -> str:
 
 
 def _span_html(text: str, s: int, e: int, kind: str, at: tuple[int, int] | None) -> str:
-    """One reading span, with the marked passage (if it falls inside) in <mark id="nw-at">."""
+    """One reading span, with the part of the passage inside it in <mark class="nw-at"> (the first one
+    has id="nw-at": the page scrolls it into view)."""
     if at and s < at[1] and at[0] < e:
         a, b = max(at[0], s), min(at[1], e)
+        anchor = ' id="nw-at"' if a == at[0] else ""
         inner = (
             _escape_keep_lines(text[s:a])
-            + f'<mark id="nw-at">{_escape_keep_lines(text[a:b])}</mark>'
+            + f'<mark class="nw-at"{anchor}>{_escape_keep_lines(text[a:b])}</mark>'
             + _escape_keep_lines(text[b:e])
         )
     else:

@@ -35,7 +35,7 @@ CSS = """
 .nw-doc-text .nw-title {font-weight: 700;}
 .nw-doc-text .nw-date, .nw-doc-text .nw-author {font-style: italic;}
 .nw-doc-text .nw-left-out {opacity: 0.45; text-decoration: line-through;}
-.nw-doc-text mark#nw-at {background: #ffe066; color: #1a1a1a;}
+.nw-doc-text mark.nw-at {background: #ffe066; color: #1a1a1a;}
 """
 
 #: Runs once on page load. A "Show in document" link in a chat message puts its target into the

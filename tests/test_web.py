@@ -215,7 +215,7 @@ def test_document_view_shows_how_it_was_read_and_marks_the_passage() -> None:
     assert any("Make CT Your Homepage" in t for t in left_out)  # page furniture is shown as left out
     start = doc.text.index("Yonhap")
     html = render_document_view(doc, (start, start + 6))
-    assert '<mark id="nw-at">Yonhap</mark>' in html
+    assert '<mark class="nw-at" id="nw-at">Yonhap</mark>' in html
     assert "How it was read" in html and doc.title in html
 
 
