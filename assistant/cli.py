@@ -131,12 +131,13 @@ def evaluate(file: Path, as_json: bool, show_misses: int, split: str, limit: int
 @main.command()
 @click.option("--host", help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--mcp", is_flag=True, default=None, help="Also serve an MCP server at /gradio_api/mcp/.")
 @_clean_errors
-def web(host: str | None, port: int | None) -> None:
-    """Start the web chat."""
+def web(host: str | None, port: int | None, mcp: bool | None) -> None:
+    """Start the web chat (with --mcp, also the MCP tools ask, search and list_documents)."""
     from assistant.web import launch
 
-    launch(_settings(host=host, port=port))
+    launch(_settings(host=host, port=port, mcp=mcp))
 
 
 if __name__ == "__main__":

@@ -68,5 +68,13 @@ class ModelLoadError(AssistantError):
         )
 
 
+class PortInUseError(AssistantError):
+    """The web chat's port is taken by another program."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"Port {port} is in use: set ASSISTANT_PORT or stop the other app.")
+        self.port = port
+
+
 class LLMError(AssistantError):
     """The optional LLM backend is misconfigured or not installed."""

@@ -63,4 +63,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back.")
     host: str = Field("127.0.0.1", description="Web chat bind address.")
     port: int = Field(7860, ge=0, le=65535, description="Web chat port (0 picks a free one).")
+    mcp: bool = Field(
+        False,
+        description="Also serve the MCP server (tools ask, search, list_documents) at /gradio_api/mcp/.",
+    )
     max_upload_mb: float = Field(5.0, gt=0, description="Largest document the web chat accepts (MiB).")

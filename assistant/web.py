@@ -1,43 +1,41 @@
-"""The web chat: a Gradio app over the indexed seeds that shows the passages behind each answer.
+"""The web chat: a Gradio app over the indexed seeds that leads with the answer, then its passages.
 
     >>> from assistant.web import create_app, launch_options
     >>> create_app().launch(**launch_options())     # or simply: launch()
 
-Tabs: "Chat" (a ChatInterface whose answers carry their cited passages; API name ``/ask``) and
-"Documents" (what is indexed; add a document; rebuild after editing ``seeds/``). ``/answer`` returns
-the same answer as JSON. Gradio is imported inside the functions, so importing this module is free.
-The web layer uses the public API only: answer, build_index, indexed_documents, Settings, errors.
+Tabs: "Chat" (answers with their cited passages) and "Documents" (what is indexed, each document
+in context, uploads, rebuild). API endpoints (also MCP tools with ``mcp_server``): ``/ask``,
+``/search``, ``/list_documents`` (see assistant.web_api); the chat itself is ``/chat``
+(undocumented, one conversation per client session). Gradio is imported inside the functions, so
+importing this module is free. The core is reached only through :func:`assistant.web_api.make_backend`.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, PortInUseError
 from assistant.settings import Settings
-from assistant.web_render import (
-    CSS,
-    UploadError,
-    check_upload,
+from assistant.web_api import Backend, api_tools, make_backend
+from assistant.web_chat import respond
+from assistant.web_documents import (
     corpus_title,
     example_questions,
-    plain_history,
-    render_answer,
+    render_document_view,
     render_documents,
-    render_error,
     render_header,
     render_report,
     render_status,
-    render_text,
-    store_upload,
-    stream_prefixes,
 )
+from assistant.web_style import CSS, JS
+from assistant.web_uploads import UploadError, add_upload
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -49,8 +47,6 @@ log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()
 #: Answers computed at once; more wait in Gradio's queue. The model and index are shared.
 CHAT_CONCURRENCY = 8
-#: How long the streamed answer takes to appear, at most (the answer is computed first).
-STREAM_SECONDS = 0.25
 SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
 
@@ -61,93 +57,71 @@ def _offline_env() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-def _documents(settings: Settings) -> tuple[Any, ...]:
-    from assistant import indexed_documents
-
+def list_documents(backend: Backend) -> tuple[tuple[Any, ...], str | None]:
+    """The indexed documents, or () and the message saying why they cannot be listed."""
     try:
-        return tuple(indexed_documents(settings))
+        return tuple(backend.documents()), None
     except AssistantError as exc:
         log.warning("Cannot list the indexed documents: %s", exc)
-        return ()
+        return (), str(exc)
 
 
-def respond(message: Any, history: list[dict[str, Any]], settings: Settings) -> Any:
-    """The chat function: stream the answer's text, then show it whole with its cited passages."""
-    import gradio as gr
-
-    from assistant import answer
-
-    question = message if isinstance(message, str) else str((message or {}).get("text", ""))
-    try:
-        result = answer(question, history=plain_history(history), settings=settings)
-    except AssistantError as exc:
-        yield render_error(str(exc))
-        return
-    except Exception as exc:
-        log.exception("Answering %r failed", question)
-        raise gr.Error("Something went wrong while answering; the server log has the details.") from exc
-    numbers = [c.number for c in result.citations]
-    prefixes = list(stream_prefixes(result.text))
-    for prefix in prefixes:
-        yield render_text(prefix, numbers) + " …"
-        time.sleep(STREAM_SECONDS / max(len(prefixes), 1))
-    yield render_answer(result)
-
-
-def answer_json(question: str, history: list[dict[str, str]] | None = None, *, settings: Settings) -> dict:
-    """The ``/answer`` endpoint: Answer.to_dict(), or {"error": message} for a bad question."""
-    from assistant import answer
-
-    try:
-        return answer(question, history=history or None, settings=settings).to_dict()
-    except AssistantError as exc:
-        return {"error": str(exc)}
-
-
-def rebuild(settings: Settings, note: str = "") -> str:
+def rebuild(backend: Backend, note: str = "") -> str:
     """Bring the index in line with the seeds folder; the result as HTML for the Documents tab."""
-    from assistant import build_index
-
     with _BUILD_LOCK:
         try:
-            report = build_index(settings)
+            report = backend.build(True, False)  # a tqdm bar, shown in the tab by gr.Progress
         except AssistantError as exc:
             return render_status(str(exc), ok=False)
     return render_report(report, note)
 
 
-def add_document(path: str | None, settings: Settings) -> str:
-    """Check an uploaded file, put it in the seeds folder under a safe, free name and index it.
-
-    A refused file changes nothing: it is never written, or removed again if the build skips it
-    or fails.
-    """
-    from assistant import build_index
-
+def add_document(path: str | None, backend: Backend) -> str:
+    """Check an uploaded file, put it in the seeds folder under a safe, free name and index it."""
     if not path:
         return render_status("No file received.", ok=False)
-    limit = int(settings.max_upload_mb * 2**20)
+    settings = backend.settings
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-        filename, _ = check_upload(Path(path).name, data, limit)
         with _BUILD_LOCK:
-            target = store_upload(Path(settings.seeds_dir), filename, data)
-            source = target.name
-            try:
-                report = build_index(settings)
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
-            problem = next((s for s in report.skipped if s.startswith(f"{source}:")), None)
-            if problem:
-                target.unlink(missing_ok=True)
-                return render_status(f"Not added: {problem}", ok=False)
+            name, report = add_upload(
+                Path(path),
+                Path(path).name,
+                Path(settings.seeds_dir),
+                int(settings.max_upload_mb * 2**20),
+                lambda: backend.build(True, False),
+            )
     except (UploadError, AssistantError) as exc:
         return render_status(str(exc), ok=False)
     except OSError as exc:
         return render_status(f"Could not store the file: {exc.strerror or exc}", ok=False)
-    return render_report(report, f"Added {source}.")
+    return render_report(report, f"Added {name}.")
+
+
+def show_document(backend: Backend, source: str | None, at: tuple[int, int] | None = None) -> str:
+    """The document view for ``source`` (a file in the seeds folder), with ``at`` marked."""
+    from assistant.seeds import SeedProblem, read_seed
+
+    if not source:
+        return ""
+    seeds = Path(backend.settings.seeds_dir)
+    path = seeds / source
+    if seeds.resolve() not in path.resolve().parents:
+        return render_status(f"{source!r} is not a document of this index.", ok=False)
+    read = read_seed(path, source, int(backend.settings.max_seed_mb * 2**20))
+    if isinstance(read, SeedProblem):
+        return render_status(f"Cannot show {read}", ok=False)
+    return render_document_view(read, at)
+
+
+def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:
+    """A "Show in document" link's target ``#nw-doc:<source>:<start>:<end>`` as (source, span)."""
+    _, _, rest = (target or "").partition("nw-doc:")
+    source, _, span = rest.split("#", 1)[0].partition(":")  # "#<n>" makes a repeated click new
+    start, _, end = span.partition(":")
+    try:
+        return unquote(source), (int(start), int(end))
+    except ValueError:
+        return unquote(source), None
 
 
 def theme() -> gr.themes.Base:
@@ -157,33 +131,44 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SANS, font_mono=MONO)
 
 
-def create_app(settings: Settings | None = None) -> gr.Blocks:
+def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
     """Build the app (nothing is served until it is launched, see :func:`launch_options`)."""
     _offline_env()
     import gradio as gr
 
-    settings = settings or Settings()
-    documents = _documents(settings)
+    backend = backend or make_backend(settings or Settings())
+    documents, _ = list_documents(backend)
 
-    def chat(message: Any, history: list[dict[str, Any]]) -> Any:
-        yield from respond(message, history, settings)
+    def chat(message: Any, history: list[dict[str, Any]], memory: dict[str, str] | None) -> Any:
+        yield from respond(message, history, memory, backend)
 
-    def ask_json(question: str, history: list[dict[str, str]] | None = None) -> dict:
-        return answer_json(question, history, settings=settings)
+    def refresh() -> tuple[str, str, Any]:
+        docs, problem = list_documents(backend)
+        choices = [(f"{d.title} ({d.source})", d.source) for d in docs]
+        return render_header(docs), render_documents(docs, problem), gr.update(choices=choices)
 
-    def refresh() -> tuple[str, str]:
-        docs = _documents(settings)
-        return render_header(docs), render_documents(docs)
+    # gr.Progress(track_tqdm=True) shows the build's tqdm bar over the Documents tab's outputs.
+    track = gr.Progress(track_tqdm=True)
 
-    def upload(path: str | None) -> tuple[str, str, str, None]:
-        return add_document(path, settings), *refresh(), None
+    def upload(path: str | None, progress: Any = track) -> tuple[Any, ...]:
+        return add_document(path, backend), *refresh(), None
 
-    def rebuild_now() -> tuple[str, str, str]:
-        return rebuild(settings), *refresh()
+    def rebuild_now(progress: Any = track) -> tuple[Any, ...]:
+        return rebuild(backend), *refresh()
+
+    def pick(source: str | None) -> str:
+        return show_document(backend, source)
+
+    def jump(target: str) -> tuple[Any, Any, str]:
+        source, at = parse_jump(target)
+        return gr.Tabs(selected="documents"), gr.update(value=source), show_document(backend, source, at)
 
     with gr.Blocks(title=corpus_title(documents), analytics_enabled=False, fill_height=True) as app:
         header = gr.HTML(render_header(documents))
-        with gr.Tabs():
+        memory = gr.State({})
+        # Outside the tabs, so it is in the page whichever tab shows: "Show in document" links write here.
+        target = gr.Textbox(visible="hidden", elem_id="nw-jump")
+        with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 gr.ChatInterface(
                     chat,
@@ -206,21 +191,22 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                         max_lines=4,
                         elem_id="nw-question",
                     ),
-                    examples=example_questions(documents),
+                    additional_inputs=[memory],
+                    additional_outputs=[memory],
+                    examples=[[q, None] for q in example_questions(documents)],
                     cache_examples=False,
-                    api_name="ask",
-                    api_description="Answer a question (follow-ups use this session's history). Returns "
-                    "Markdown with the cited passages as HTML; /answer returns JSON.",
+                    api_name="chat",
+                    api_visibility="undocumented",
                     concurrency_limit=CHAT_CONCURRENCY,
                     analytics_enabled=False,
                     fill_height=True,
                 )
-            with gr.Tab("Documents", id="documents"):
+            with gr.Tab("Documents", id="documents") as documents_tab:
                 table = gr.HTML(render_documents(documents), elem_id="nw-documents")
                 with gr.Row():
                     file = gr.File(
                         label="Add a document (.txt, .md or .html, UTF-8, up to "
-                        f"{settings.max_upload_mb:g} MB)",
+                        f"{backend.settings.max_upload_mb:g} MB)",
                         file_types=[".txt", ".md", ".html"],
                         type="filepath",
                         file_count="single",
@@ -228,19 +214,34 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                     )
                     button = gr.Button("Rebuild index from seeds/", scale=1)
                 status = gr.HTML(elem_id="nw-status")
-        file.upload(
-            upload, file, [status, header, table, file], concurrency_limit=1, api_visibility="private"
+                picker = gr.Dropdown(
+                    [(f"{d.title} ({d.source})", d.source) for d in documents],
+                    value=None,
+                    label="Show a document as it was read",
+                    elem_id="nw-doc-pick",
+                )
+                view = gr.HTML(elem_id="nw-doc-view")
+        private: dict[str, Any] = {"api_visibility": "private"}
+        file.upload(upload, file, [status, header, table, picker, file], concurrency_limit=1, **private)
+        button.click(rebuild_now, None, [status, header, table, picker], concurrency_limit=1, **private)
+        app.load(refresh, None, [header, table, picker], **private)
+        documents_tab.select(refresh, None, [header, table, picker], **private)
+        picker.input(pick, picker, view, **private)
+        target.change(jump, target, [tabs, picker, view], **private).then(
+            None,
+            None,
+            None,
+            js="() => setTimeout(() => document.getElementById('nw-at')"
+            "?.scrollIntoView({block: 'center'}), 50)",
+            **private,
         )
-        button.click(
-            rebuild_now, None, [status, header, table], concurrency_limit=1, api_visibility="private"
-        )
-        app.load(refresh, None, [header, table], api_visibility="private")
-        gr.api(ask_json, api_name="answer", concurrency_limit=CHAT_CONCURRENCY)
+        for tool in api_tools(backend):
+            gr.api(tool, api_name=tool.__name__, concurrency_limit=CHAT_CONCURRENCY)
     return app
 
 
 def launch_options(settings: Settings | None = None) -> dict[str, Any]:
-    """The keyword arguments for ``create_app(settings).launch(...)``: host, port, theme, limits."""
+    """The keyword arguments for ``create_app(settings).launch(...)``: host, port, theme, limits, MCP."""
     settings = settings or Settings()
     return {
         "server_name": settings.host,
@@ -248,11 +249,12 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
         "share": False,
         "theme": theme(),
         "css": CSS,
+        "js": JS,
         "max_file_size": int(settings.max_upload_mb * 2**20),
         "footer_links": ["api", "settings"],
         "ssr_mode": False,
         "pwa": False,
-        "mcp_server": False,
+        "mcp_server": settings.mcp,
         "inbrowser": False,
     }
 
@@ -264,28 +266,59 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise PortInUseError when another program already listens on host:port."""
+    with socket.socket() as sock:
+        # SO_REUSEADDR: a port left in TIME_WAIT by a stopped app is free; a listening one is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(port) from None
+            raise AssistantError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}): set ASSISTANT_HOST to an address "
+                "of this machine."
+            ) from None
+
+
 def launch(settings: Settings | None = None) -> None:
-    """Serve the chat on settings.host:settings.port until interrupted; index the seeds first if needed."""
+    """Serve the chat on settings.host:settings.port until interrupted; index the seeds first if needed.
+
+    Raises PortInUseError when the port is taken, AssistantError when MCP is asked for but missing.
+    """
     _offline_env()
     settings = settings or Settings()
-    if not _documents(settings):
-        from assistant import build_index
-
+    if settings.port:
+        check_port(settings.host, settings.port)
+    if settings.mcp:
+        try:
+            import mcp  # noqa: F401 - checked here so the message names the fix
+        except ImportError:
+            raise AssistantError(
+                "The MCP server needs the `mcp` package: pip install 'mcp>=1.21,<2' (or unset ASSISTANT_MCP)."
+            ) from None
+    backend = make_backend(settings)
+    if not list_documents(backend)[0]:
         print(f"No index yet: indexing {settings.seeds_dir}/ ...", flush=True)
         try:  # a terminal gets the progress bar; a failure is shown and the Documents tab can fix it
-            report = build_index(settings, progress=True, wait=True)
+            report = backend.build(True, True)
             print(f"Indexed {report.chunks} passages from {report.added} document(s).", flush=True)
         except AssistantError as exc:
             print(f"Error: {exc}", flush=True)
-    threading.Thread(target=_warm_up, args=(settings,), daemon=True).start()
-    create_app(settings).queue(default_concurrency_limit=CHAT_CONCURRENCY).launch(**launch_options(settings))
-
-
-def _warm_up(settings: Settings) -> None:
-    """Load the model before the first visitor asks (errors show up again when they do)."""
-    from assistant import answer
-
+    threading.Thread(target=_warm_up, args=(backend,), daemon=True).start()
+    app = create_app(settings, backend).queue(default_concurrency_limit=CHAT_CONCURRENCY)
     try:
-        answer("What is this about?", settings=settings)
+        app.launch(**launch_options(settings))
+    except OSError as exc:  # the port was taken between the check and the launch
+        if settings.port and "port" in str(exc).lower():
+            raise PortInUseError(settings.port) from None
+        raise
+
+
+def _warm_up(backend: Backend) -> None:
+    """Load the model before the first visitor asks (errors show up again when they do)."""
+    try:
+        backend.answer("What is this about?", [])
     except Exception:
         log.debug("Warm-up answer failed", exc_info=True)

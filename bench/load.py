@@ -6,7 +6,7 @@
 Without --url it serves a throwaway copy of the seeds (default: the project's seeds/) with its own
 index, in a subprocess started the way `python app.py` does (assistant.web.launch). Each session is
 one gradio_client.Client (its own chat history) asking the questions below in order through the
-chat endpoint /ask, so follow-ups use the history. It reports errors (exceptions, timeouts and
+chat endpoint /chat, so follow-ups use the history. It reports errors (exceptions, timeouts and
 error messages in the chat), whether every answer carries a citation, and latency percentiles.
 Exit status 1 when there was an error or an uncited answer. Everything is bounded: at most
 --sessions x --rounds requests, each with --timeout, and the whole run within --deadline.
@@ -62,7 +62,7 @@ def ask_conversation(url: str, questions: tuple[str, ...], timeout: float) -> li
     for question in questions:
         started = time.perf_counter()
         try:
-            reply = client.submit(question, api_name="/ask").result(timeout=timeout)
+            reply = client.submit(question, api_name="/chat").result(timeout=timeout)
         except Exception as exc:
             outcomes.append(Outcome(time.perf_counter() - started, "error", f"{type(exc).__name__}: {exc}"))
             continue

@@ -1,117 +1,113 @@
-"""The web chat: rendering, escaping and upload checks (fast), then the app in real headless chromium.
-
-Browser tests need Debian chromium at /usr/bin/chromium (or $CHROMIUM): they fail without it in CI
-(the CI variable is set) and are skipped elsewhere. Screenshots land in tests/artifacts/.
+"""The web layer without a browser: rendering, escaping, chat history, uploads, ports, and the running
+app over gradio_client (rebuilds while chatting, an index folder that vanishes). Browser tests live in
+test_web_browser.py, the MCP server and the API error contract in test_web_mcp.py.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from web_helpers import LIBRARY, ROOT, SEED, serve
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-
+from assistant.errors import BadQuestionError, PortInUseError
+from assistant.results import Answer, Citation
 from assistant.settings import Settings
-from assistant.web_render import (
-    UploadError,
-    answer_text,
-    check_upload,
+from assistant.web_api import Backend
+from assistant.web_chat import plain_history, respond
+from assistant.web_documents import (
     corpus_title,
-    escape_markdown,
     example_questions,
-    plain_history,
-    render_answer,
-    render_citation,
+    reading_spans,
+    render_document_view,
     render_documents,
+)
+from assistant.web_render import (
+    escape_markdown,
+    group_by_passage,
+    render_answer,
     render_error,
-    safe_filename,
-    store_upload,
-    stream_prefixes,
+    render_passage,
     unescape_markdown,
 )
+from assistant.web_uploads import UploadError, check_upload, safe_filename, store_upload
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "seeds" / "us-missile-sales-two-koreas.txt"
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TITLE = "US Missile Sales Drive Intense Rivalry Between Two Koreas"
-TIMEOUT = 60_000  # ms for an answer to appear (a cold model load on a slow CI box)
-
-HOSTILE = """Harbour Festival Draws Record Crowd <script>window.__pwned=1</script> ${window.__pwned=1} \
-{{constructor.constructor('window.__pwned=1')()}}
-
-Published June 3, 2021
-
-The harbour festival drew a record crowd of 40,000 visitors on Saturday, organisers said in a note \
-titled <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=1"> \
-[click](javascript:window.__pwned=1) on their website.
-
-The mayor said the town would hold the festival again next summer, with more food stalls along the quay.
-
-Local hotels reported that every room was booked for the weekend of the festival.
-"""
-LIBRARY = """Riverside Library Reopens After Flood Repairs
-
-March 2, 2022
-
-The Riverside public library reopened on Monday after eight months of flood repairs that cost $2.3 million, \
-the city council said.
-
-Volunteers moved more than 12,000 books back onto the shelves over the weekend.
-"""
-HOTELS = """Hotels Full for Harbour Weekend
-
-Local hotels reported that every room in town was booked for the weekend of the harbour festival.
-"""
+PASSAGE = "It sold arms. The deal is worth $1.405 billion to the maker. Seoul agreed."
 
 
-def cite(number: int = 1, **kw: object) -> SimpleNamespace:
+def cite(number: int, quote: str, text: str = PASSAGE, offset: int = 100, **kw: object) -> Citation:
+    """A real Citation quoting ``quote`` inside passage ``text`` that starts at ``offset`` in its file."""
+    at = text.index(quote)
     fields = {
         "number": number,
         "source": "a.txt",
-        "title": "A title",
-        "quote": "The quote.",
-        "start": 0,
-        "end": 10,
+        "title": "Arms Deal",
+        "quote": quote,
+        "start": offset + at,
+        "end": offset + at + len(quote),
         "score": 1.0,
         "date": "June 3, 2021",
-        "before": "Before it.",
-        "after": "After it.",
+        "before": text[:at].strip(),
+        "after": text[at + len(quote) :].strip(),
     }
-    return SimpleNamespace(**(fields | kw))
+    return Citation(**(fields | kw))  # type: ignore[arg-type]
 
 
-def result(
-    text: str, citations: tuple = (), abstained: bool = False, notice: str | None = None
-) -> SimpleNamespace:
-    return SimpleNamespace(
-        question="q",
-        text=text,
-        citations=citations,
-        abstained=abstained,
-        answered_by="extractive",
-        notice=notice,
+def answer(text: str, citations: tuple[Citation, ...] = (), **kw: object) -> Answer:
+    return Answer(question="q", text=text, citations=citations, abstained=False, **kw)  # type: ignore[arg-type]
+
+
+# --- rendering: the answer first, one block per passage -------------------------------------------
+
+
+def test_direct_answer_leads_in_bold_and_is_marked_inside_its_quote() -> None:
+    quote = "The deal is worth $1.405 billion to the maker."
+    phrase_at = 100 + PASSAGE.index("$1.405 billion")
+    c = cite(1, quote, answer_start=phrase_at, answer_end=phrase_at + len("$1.405 billion"))
+    html = render_answer(answer(f"{quote} [1]", (c,), short_answer="$1.405 billion", confidence=0.9))
+    assert html.startswith('<div class="nw-direct"><strong>$1.405 billion</strong></div>')
+    assert (
+        '<mark class="nw-quote" data-n="1">The deal is worth <mark class="nw-answer">$1.405 billion</mark>'
+        " to the maker.</mark>" in html
     )
+    # Without a short answer there is no bold line and nothing is marked as the answer phrase.
+    plain = render_answer(answer(f"{quote} [1]", (cite(1, quote),)))
+    assert "nw-direct" not in plain and "nw-answer" not in plain
 
 
-# --- rendering and escaping ------------------------------------------------------------------------
+def test_citations_from_one_passage_share_one_block_with_every_sentence_marked() -> None:
+    first, second = cite(1, "It sold arms."), cite(2, "Seoul agreed.")
+    other = cite(3, "Elsewhere.", text="Before. Elsewhere.", source="b.txt", title="Other")
+    blocks = group_by_passage((first, second, other))
+    assert [b.numbers for b in blocks] == [[1, 2], [3]]
+    html = render_answer(answer("It sold arms. [1] Seoul agreed. [2] Elsewhere. [3]", (first, second, other)))
+    assert html.count('class="nw-cite"') == 2
+    assert html.count("The deal is worth") == 1  # the passage is shown once
+    block = render_passage(blocks[0])
+    assert '<mark class="nw-quote" data-n="1">It sold arms.</mark><sup class="nw-ref">[1]</sup>' in block
+    assert '<mark class="nw-quote" data-n="2">Seoul agreed.</mark><sup class="nw-ref">[2]</sup>' in block
+    assert "[1] [2] <b>Arms Deal</b> · June 3, 2021 · " in block
+    assert 'href="#nw-doc:a.txt:100:' in block  # "Show in document" spans the cited sentences
+    # The same sentence cited under two numbers is marked once, with both markers.
+    twice = group_by_passage((cite(1, "It sold arms."), cite(4, "It sold arms.")))
+    assert len(twice) == 1 and twice[0].numbers == [1, 4] and len(twice[0].quotes) == 1
+
+
+def test_abstention_shows_related_passages_as_related_not_as_evidence() -> None:
+    related = cite(1, "Seoul agreed.")
+    result = Answer("q", "The article doesn't say.", (), True, related=(related,), short_answer="ignored")
+    html = render_answer(result)
+    assert "nw-abstain" in html and "nw-error" not in html and "nw-direct" not in html
+    assert 'class="nw-related"' in html and "Related passage" in html and "Seoul agreed." in html
+    assert "<mark" not in html and 'class="nw-cite"' not in html
+    assert "nw-sources" not in render_answer(Answer("q", "The article doesn't say.", (), True))
+    assert "nw-notice" in render_answer(answer("x", notice="LLM unreachable"))
 
 
 NASTY = (
@@ -119,79 +115,108 @@ NASTY = (
 )
 
 
-def test_citation_marks_the_quote_inside_its_passage() -> None:
-    html = render_citation(cite(2, quote="136 missiles", before="It sold", after="to Seoul."))
-    assert "[2] <b>A title</b> · June 3, 2021" in html
-    assert "It sold <mark>136 missiles</mark> to Seoul." in html
-
-
 def test_untrusted_text_is_escaped_everywhere() -> None:
-    c = cite(
-        quote=NASTY,
-        before=NASTY,
-        after=NASTY + "\n\n[x](javascript:y)",
-        title=NASTY,
-        date=NASTY,
-        source=NASTY,
-    )
-    doc = SimpleNamespace(source=NASTY, title=NASTY, date=NASTY, passages=1)
-    for html in (render_answer(result(NASTY + " [1]", (c,))), render_documents([doc]), render_error(NASTY)):
+    text = f"{NASTY} {NASTY}\n\n[x](javascript:y)"
+    c = cite(1, NASTY, text=text, title=NASTY, date=NASTY, source=NASTY, answer_start=100, answer_end=108)
+    related = cite(1, NASTY, text=text, title=NASTY, source=NASTY)
+    doc = SimpleNamespace(source=NASTY, title=NASTY, date=NASTY, author=NASTY, passages=1)
+    message = render_answer(answer(NASTY + " [1]", (c,), short_answer=NASTY))
+    for html in (
+        message,
+        render_answer(Answer("q", NASTY, (), True, related=(related,))),
+        render_documents([doc]),
+        render_documents([], problem=NASTY),
+        render_error(NASTY),
+    ):
         assert "<script" not in html and "<img" not in html
         assert "&lt;script&gt;" in html
-    message = render_answer(result(NASTY + " [1]", (c,)))
-    markdown, _, sources = message.partition('<div class="nw-sources"')
+    markdown = message.split('<div class="nw-sources"')[0].split("</div>", 1)[1]
     assert "\\[click\\]\\(javascript" in markdown  # no Markdown link can form
     assert "\\$\\$x\\$\\$" in markdown  # nor LaTeX
-    assert "\n" not in sources  # one HTML block: a blank line would end it and start Markdown again
-
-
-def test_answer_text_round_trips_for_follow_ups() -> None:
-    text = "It cost $1.405 billion (a *record*) [1], said [the] agency_name <b> & co. [2]"
-    message = render_answer(result(text, (cite(1), cite(2))))
-    assert '<span class="nw-ref">[1]</span>' in message
-    assert answer_text(message) == text
+    assert "\n" not in message.split("\n\n")[-1]  # one HTML block: a blank line would end it
     assert unescape_markdown(escape_markdown(NASTY)) == NASTY
 
 
-def test_abstention_reads_as_an_answer_not_an_error() -> None:
-    message = render_answer(result("The article doesn't say.", abstained=True))
-    assert "nw-abstain" in message and "nw-error" not in message and "nw-sources" not in message
-    assert answer_text(message) == "The article doesn't say."
-    assert "nw-notice" in render_answer(result("x", notice="LLM unreachable"))
+# --- chat: answers at once, history kept as data --------------------------------------------------
 
 
-def test_plain_history_accepts_gradio_shapes_and_drops_failed_turns() -> None:
+def fake_backend(answers: dict[str, list[Answer]], seen: list[object]) -> Backend:
+    """A Backend whose answerer replays given answers (the real one is used by the app tests)."""
+
+    def stream(question: str, history: list[dict[str, str]]) -> object:
+        seen.append(history)
+        if not question.strip():
+            raise BadQuestionError("The question is empty.")
+        yield from answers[question]
+
+    return Backend(
+        answer=lambda q, h: next(iter(stream(q, h))),
+        stream=stream,
+        search=lambda q, k: [],
+        documents=lambda: (),
+        build=lambda progress, wait: None,
+        settings=Settings(),
+    )
+
+
+def test_chat_answers_at_once_and_remembers_answers_as_data() -> None:
+    final = answer("136 PAC-3 missiles. [1]", (cite(1, "It sold arms."),))
+    seen: list[object] = []
+    backend = fake_backend({"How many?": [final], "Worth?": [answer("Half"), answer("Half of it.")]}, seen)
+    chunks = list(respond("How many?", [], {}, backend))
+    assert len(chunks) == 1  # no typing effect: the answer is shown as soon as it exists
+    shown, memory = chunks[0]
+    assert "nw-sources" in shown and memory == {shown: "136 PAC-3 missiles. [1]"}
+
     history = [
-        {"role": "user", "content": [{"type": "text", "text": "How many?"}]},
-        {"role": "assistant", "content": render_answer(result("136 [1]", (cite(1),)))},
-        {"role": "user", "content": "bad"},
-        {"role": "assistant", "content": render_error("Your question is empty.")},
-        {"role": "assistant", "content": "thinking", "metadata": {"title": "x"}},
-        {"role": "user", "content": "Worth?"},
-        {"role": "assistant", "content": [{"type": "text", "text": "A lot."}]},
-    ]
-    assert plain_history(history) == [
+        {"role": "user", "content": [{"type": "text", "text": "Old?"}]},
+        {"role": "assistant", "content": render_error("broken index")},  # not in memory: dropped
         {"role": "user", "content": "How many?"},
-        {"role": "assistant", "content": "136 [1]"},
-        {"role": "user", "content": "Worth?"},
-        {"role": "assistant", "content": "A lot."},
+        {"role": "assistant", "content": [{"type": "text", "text": shown}]},
+        {"role": "assistant", "content": "thinking", "metadata": {"title": "x"}},
     ]
-    assert plain_history(None) == []
+    assert plain_history(history, memory) == [
+        {"role": "user", "content": "How many?"},
+        {"role": "assistant", "content": "136 PAC-3 missiles. [1]"},
+    ]
+    # A streaming answerer: each earlier version is shown (marked unfinished), then the final one.
+    chunks = list(respond("Worth?", history, memory | {"gone": "x"}, backend))
+    assert seen[-1] == plain_history(history, memory)
+    assert [c[0] for c in chunks] == [
+        render_answer(answer("Half"), final=False),
+        render_answer(answer("Half of it.")),
+    ]
+    assert "gone" not in chunks[-1][1] and shown in chunks[-1][1]  # memory keeps only what is shown
+    assert list(respond(" ", [], {}, backend)) == [(render_error("The question is empty."), {})]
 
 
-def test_stream_prefixes_grow_by_words() -> None:
-    text = " ".join(f"w{i}" for i in range(30))
-    prefixes = list(stream_prefixes(text, steps=8))
-    assert 1 < len(prefixes) <= 8 and all(text.startswith(p) for p in prefixes)
-    assert [len(p) for p in prefixes] == sorted(len(p) for p in prefixes) and prefixes[-1] != text
-    assert list(stream_prefixes("one")) == []
+# --- documents -------------------------------------------------------------------------------------
 
 
-def test_corpus_name_and_examples_are_generic() -> None:
-    one = [SimpleNamespace(source="a.txt", title="Big News", date=None, passages=3)]
+def test_documents_table_and_names_are_generic() -> None:
+    one = [SimpleNamespace(source="a.txt", title="Big News", date=None, author="Jo Lee", passages=3)]
+    table = render_documents(one)
+    assert "<th>Author</th>" in table and "Jo Lee" in table and "<td class='num'>3</td>" in table
+    assert "nw-error" in render_documents([], problem="The index folder is gone.")
     assert corpus_title(one) == "Big News" and corpus_title(one * 3) == "3 news articles"
     assert corpus_title([]) == "News assistant"
     assert "When was it published?" in example_questions(one) and example_questions(one * 2)
+
+
+def test_document_view_shows_how_it_was_read_and_marks_the_passage() -> None:
+    from assistant.seeds import read_seed
+
+    doc = read_seed(SEED, SEED.name, 2**20)
+    spans = reading_spans(doc)
+    assert "".join(doc.text[s:e] for s, e, _ in spans) == doc.text  # every character, once, in order
+    kinds = {kind for _, _, kind in spans}
+    assert {"title", "date", "kept", "left-out"} <= kinds
+    left_out = [doc.text[s:e] for s, e, kind in spans if kind == "left-out"]
+    assert any("Make CT Your Homepage" in t for t in left_out)  # page furniture is shown as left out
+    start = doc.text.index("Yonhap")
+    html = render_document_view(doc, (start, start + 6))
+    assert '<mark class="nw-at" id="nw-at">Yonhap</mark>' in html
+    assert "How it was read" in html and doc.title in html
 
 
 # --- uploads ---------------------------------------------------------------------------------------
@@ -222,20 +247,23 @@ def test_safe_filename(name: str, safe: str) -> None:
         ("a", b"text", "not a .txt"),
         ("a.txt", b"x" * 101, "larger"),
         ("a.txt", b"ab\x00cd", "binary"),
-        ("a.txt", "é".encode("latin-1"), "not UTF-8"),
+        ("a.txt", "é".encode("latin-1"), "not valid UTF-8"),
         ("a.md", b" \n\t", "empty"),
     ],
 )
-def test_bad_uploads_are_refused(name: str, data: bytes, why: str) -> None:
+def test_bad_uploads_are_refused_by_the_seed_readers_rules(
+    tmp_path: Path, name: str, data: bytes, why: str
+) -> None:
+    path = tmp_path / (name if "." in name else "upload.txt")
+    path.write_bytes(data)
     with pytest.raises(UploadError, match=why):
-        check_upload(name, data, max_bytes=100)
+        check_upload(path, name, max_bytes=100)
 
 
-def test_good_upload_keeps_its_text() -> None:
-    assert check_upload("../Story.MD", "\ufeffTitle\n\nBody é".encode(), 100) == (
-        "Story.md",
-        "Title\n\nBody é",
-    )
+def test_good_upload_gets_a_safe_name(tmp_path: Path) -> None:
+    path = tmp_path / "Story.MD"
+    path.write_text("Title\n\nBody é", encoding="utf-8")
+    assert check_upload(path, "../Story.MD", 100) == "Story.md"
 
 
 def test_store_upload_never_overwrites(tmp_path: Path) -> None:
@@ -246,280 +274,85 @@ def test_store_upload_never_overwrites(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["story-2.txt", "story.txt"]  # no temp file left
 
 
-def test_refused_or_skipped_upload_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused_or_skipped_upload_changes_nothing(tmp_path: Path) -> None:
     from assistant import web
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "old.txt").write_text("Old\n\nText.")
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", max_upload_mb=0.001)
     builds: list[str] = []
 
-    def fake_build(settings: Settings) -> SimpleNamespace:
+    def build(progress: object, wait: bool) -> SimpleNamespace:
         builds.append("x")
-        return SimpleNamespace(
-            skipped=("new.txt: no text left after cleaning",),
-            added=0,
-            updated=0,
-            removed=0,
-            unchanged=1,
-            chunks=1,
-            seconds=0.1,
-            changed=False,
-        )
+        return SimpleNamespace(skipped=("new.txt: no text left after cleaning",))
 
-    monkeypatch.setattr("assistant.index.build_index", fake_build)
+    backend = Backend(
+        answer=None,  # type: ignore[arg-type]
+        stream=None,  # type: ignore[arg-type]
+        search=None,  # type: ignore[arg-type]
+        documents=lambda: (),
+        build=build,
+        settings=Settings(seeds_dir=seeds, index_dir=tmp_path / "index", max_upload_mb=0.001),
+    )
     big, binary, skipped = tmp_path / "big.txt", tmp_path / "bin.txt", tmp_path / "new.txt"
     big.write_bytes(b"x" * 2000)
     binary.write_bytes(b"\x00\x01")
     skipped.write_text("Just a title")
-    assert "larger" in web.add_document(str(big), settings)
-    assert "binary" in web.add_document(str(binary), settings)
+    assert "larger" in web.add_document(str(big), backend)
+    assert "binary" in web.add_document(str(binary), backend)
     assert builds == []
-    assert "Not added: new.txt: no text left" in web.add_document(str(skipped), settings)
+    assert "Not added: new.txt: no text left" in web.add_document(str(skipped), backend)
     assert builds == ["x"]
     assert [p.name for p in seeds.iterdir()] == ["old.txt"]
 
 
-def test_chat_streams_then_shows_sources_and_passes_history(monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.errors import BadQuestionError
-    from assistant.web import respond
-
-    seen: list[object] = []
-
-    def fake_answer(question: str, *, history: object = None, settings: object = None) -> SimpleNamespace:
-        seen.append(history)
-        if not question.strip():
-            raise BadQuestionError("Type a question first.")
-        return result("one two three four five six seven eight nine ten [1]", (cite(1),))
-
-    monkeypatch.setattr("assistant.answering.answer", fake_answer)
-    monkeypatch.setattr("assistant.web.STREAM_SECONDS", 0.0)
-    history = [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": render_error("x")}]
-    chunks = list(respond("Count?", history, Settings()))
-    assert len(chunks) > 2 and "nw-sources" in chunks[-1] and all("nw-sources" not in c for c in chunks[:-1])
-    assert seen == [[]]  # the failed turn is not sent as history
-    assert list(respond(" ", [], Settings())) == [render_error("Type a question first.")]
+# --- the app ---------------------------------------------------------------------------------------
 
 
 def test_import_is_free_and_app_has_stable_api_names(tmp_path: Path) -> None:
     code = "import sys, assistant.web; sys.exit('gradio' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
-    from assistant.web import create_app, launch_options
+    from assistant.web import create_app, launch_options, parse_jump
 
     app = create_app(Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index"))
     public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}
-    assert public == {"ask", "answer"}
+    assert public == {"ask", "search", "list_documents"}
+    assert {f.api_name for f in app.fns.values() if f.api_visibility == "undocumented"} >= {"chat"}
     options = launch_options(Settings(port=0))
     assert options["server_name"] == "127.0.0.1" and options["share"] is False and options["server_port"] > 0
     assert not options["theme"]._stylesheets  # no Google fonts
+    assert parse_jump("#nw-doc:a%20b.txt:10:20#1700") == ("a b.txt", (10, 20))
+    assert parse_jump("#nw-doc:a.txt:x") == ("a.txt", None)
 
 
-# --- the running app -------------------------------------------------------------------------------
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    from assistant.web import launch
 
-
-@contextmanager
-def serve(tmp: Path, documents: dict[str, str]) -> Iterator[tuple[str, Settings]]:
-    """Index ``documents`` in a tmp seeds folder and serve the app on a free 127.0.0.1 port."""
-    from assistant import build_index
-    from assistant.web import CHAT_CONCURRENCY, create_app, launch_options
-
-    seeds = tmp / "seeds"
-    seeds.mkdir(parents=True)
-    for name, text in documents.items():
-        (seeds / name).write_text(text, encoding="utf-8")
-    settings = Settings(seeds_dir=seeds, index_dir=tmp / "index", port=0)
-    build_index(settings)
-    app = create_app(settings)
-    options = launch_options(settings)
-    app.queue(default_concurrency_limit=CHAT_CONCURRENCY).launch(
-        prevent_thread_lock=True, quiet=True, **options
-    )
-    try:
-        yield f"http://127.0.0.1:{options['server_port']}/", settings
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def missile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(tmp_path_factory.mktemp("web"), {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"Debian chromium is missing at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh page that records (and blocks) every request to a host other than this machine."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.outside = []  # type: ignore[attr-defined]
-    page.dialogs = []  # type: ignore[attr-defined]
-
-    def route(route: object) -> None:
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "http://localhost:", "ws://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            page.outside.append(url)
-            route.abort()
-
-    context.route("**/*", route)
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.set_default_timeout(TIMEOUT)
-    yield page
-    context.close()
-
-
-def ask(page: object, question: str) -> object:
-    """Send a question and return its answer bubble once the final answer (not a stream chunk) is in."""
-    bots = page.locator('[data-testid="bot"]')
-    before = bots.count()
-    page.locator("#nw-question textarea").fill(question)
-    page.keyboard.press("Enter")
-    message = bots.nth(before)
-    message.locator(".nw-sources, .nw-abstain, .nw-error").first.wait_for()
-    return message
-
-
-@pytest.mark.browser
-def test_chat_in_browser_quotes_follows_up_and_abstains(missile_app: str, page: object) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(missile_app)
-    expect(page.locator(".nw-header h1")).to_have_text(TITLE)
-    expect(page.get_by_text("When was it published?")).to_be_visible()
-
-    first = ask(page, "How many missiles were approved?")
-    expect(first).to_contain_text("136")
-    expect(first.locator(".nw-ref").first).to_have_text("[1]")
-    expect(first.locator(".nw-cite-head").first).to_contain_text(TITLE)
-    expect(first.locator(".nw-cite-head").first).to_contain_text("2020")
-    marks = first.locator(".nw-cite mark")
-    expect(marks.filter(has_text="136 PAC-3 missiles")).to_have_count(1)
-    passage = first.locator(".nw-passage", has=page.locator("mark", has_text="136 PAC-3")).inner_text()
-    assert len(passage) > len(marks.filter(has_text="136 PAC-3").inner_text())  # shown in context
-
-    second = ask(page, "How much are they worth?")
-    expect(second).to_contain_text("$1.405 billion")
-    expect(second.locator(".nw-cite mark", has_text="$1.405 billion")).to_have_count(1)
-
-    third = ask(page, "Who won the 2018 World Cup?")
-    expect(third).to_contain_text("doesn't say")
-    expect(third.locator(".nw-abstain")).to_be_visible()
-    expect(third.locator(".nw-cite, .nw-error")).to_have_count(0)
-    expect(page.locator('[data-testid="toast-body"]')).to_have_count(0)
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 2000})  # the chat scrolls inside: show all of it
-    expect(first).to_be_in_viewport()
-    page.screenshot(path=str(ARTIFACTS / "web-chat.png"), full_page=True)
-    assert page.outside == [], f"the page reached beyond this machine: {page.outside}"
-
-
-@pytest.mark.browser
-def test_hostile_seed_renders_as_text(tmp_path: Path, page: object) -> None:
-    from playwright.sync_api import expect
-
-    with serve(tmp_path, {"harbour.txt": HOSTILE}) as (url, _):
-        page.goto(url)
-        expect(page.locator(".nw-header h1")).to_contain_text("<script>window.__pwned=1</script> ${window.")
-        message = ask(page, "How many visitors did the festival draw?")
-        expect(message.locator(".nw-sources")).to_be_visible()
-        for text in (
-            "<script>window.__pwned=1</script>",
-            '<img src=x onerror="window.__pwned=1">',
-            "[click](javascript:window.__pwned=1)",
-        ):
-            expect(message.locator(".message-content").first).to_contain_text(text)
-            expect(message.locator(".nw-cite mark", has_text=text)).to_have_count(1)
-        expect(message.locator("img, script, a[href^='javascript']")).to_have_count(0)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "web-hostile-chat.png"), full_page=True)
-        page.get_by_role("tab", name="Documents").click()
-        expect(page.locator("#nw-documents")).to_contain_text(
-            "{{constructor.constructor('window.__pwned=1')()}}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index", port=port)
+        with pytest.raises(PortInUseError, match=f"Port {port} is in use: set ASSISTANT_PORT or stop"):
+            launch(settings)
+        cli = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "web", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ASSISTANT_SEEDS_DIR": str(tmp_path)},
         )
-        page.wait_for_timeout(300)  # give a stray onerror handler time to fire
-        page.screenshot(path=str(ARTIFACTS / "web-hostile-documents.png"), full_page=True)
-        assert page.evaluate("window.__pwned") is None
-        assert page.dialogs == [] and page.outside == []
-
-
-@pytest.mark.browser
-def test_documents_tab_adds_and_rebuilds_without_restart(tmp_path: Path, page: object) -> None:
-    from playwright.sync_api import expect
-
-    with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
-        seeds = Path(settings.seeds_dir)
-        page.goto(url)
-        page.get_by_role("tab", name="Documents").click()
-        rows = page.locator("#nw-documents tbody tr")
-        expect(rows).to_have_count(1)
-        expect(rows.first).to_contain_text(TITLE)
-
-        upload = page.locator("input[type=file]")
-        upload.set_input_files(files=[{"name": "bad.txt", "mimeType": "text/plain", "buffer": b"\x00\xff"}])
-        expect(page.locator("#nw-status")).to_contain_text("binary")
-        assert sorted(p.name for p in seeds.iterdir()) == [SEED.name]
-
-        upload.set_input_files(
-            files=[{"name": "Library (draft).md", "mimeType": "text/markdown", "buffer": LIBRARY.encode()}]
-        )
-        expect(page.locator("#nw-status")).to_contain_text("Added Library-draft.md")
-        expect(rows).to_have_count(2)
-        expect(page.locator(".nw-header h1")).to_have_text("2 news articles")
-
-        (seeds / "hotels.txt").write_text(HOTELS, encoding="utf-8")
-        page.get_by_role("button", name="Rebuild index from seeds/").click()
-        expect(page.locator("#nw-status")).to_contain_text("1 added")
-        expect(rows).to_have_count(3)
-
-        page.get_by_role("tab", name="Chat").click()
-        message = ask(page, "How much did the library flood repairs cost?")
-        expect(message.locator(".nw-cite mark", has_text="$2.3 million")).to_have_count(1)
-        expect(message.locator(".nw-cite-head").first).to_contain_text("Riverside Library Reopens")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "web-documents.png"), full_page=True)
-        assert page.outside == []
-
-
-def test_api_ask_follow_up_and_json(missile_app: str) -> None:
-    from gradio_client import Client
-
-    client = Client(missile_app, verbose=False)
-    first = client.predict("How many missiles were approved?", api_name="/ask")
-    assert "136" in first and '<div class="nw-sources" data-citations=' in first
-    follow_up = client.predict("How much are they worth?", api_name="/ask")
-    assert "$1.405 billion" in unescape_markdown(follow_up)
-    assert "nw-error" in client.predict("   ", api_name="/ask")
-    data = client.predict("How many missiles were approved?", None, api_name="/answer")
-    assert not data["abstained"] and data["citations"]
-    text = SEED.read_text(encoding="utf-8")
-    assert all(text[c["start"] : c["end"]] == c["quote"] for c in data["citations"])
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr
+    assert f"Error: Port {port} is in use: set ASSISTANT_PORT or stop the other app." in cli.stderr
 
 
 def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
-    """Three API sessions keep asking while the seeds change and the index is rebuilt twice."""
-    import threading
-
+    """Three chat sessions keep asking while the seeds change and the index is rebuilt twice."""
     from gradio_client import Client
 
     from assistant.web import rebuild
+    from assistant.web_api import make_backend
 
     replies: list[str] = []
     stop = threading.Event()
@@ -527,20 +360,49 @@ def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
     def chat(url: str) -> None:
         client = Client(url, verbose=False)
         while not stop.is_set():
-            replies.append(client.predict("How many missiles were approved?", api_name="/ask"))
+            replies.append(client.predict("How many missiles were approved?", api_name="/chat"))
 
     with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
+        backend = make_backend(settings)
         threads = [threading.Thread(target=chat, args=(url,)) for _ in range(3)]
         for thread in threads:
             thread.start()
         try:
             (Path(settings.seeds_dir) / "library.txt").write_text(LIBRARY, encoding="utf-8")
-            assert "1 added" in rebuild(settings)
+            assert "1 added" in rebuild(backend)
             (Path(settings.seeds_dir) / "library.txt").unlink()
-            assert "1 removed" in rebuild(settings)
+            assert "1 removed" in rebuild(backend)
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=60)
     assert len(replies) >= 3
     assert all("nw-error" not in r and "136" in r for r in replies)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the hardening branch: the core raising an AssistantError for a vanished index folder "
+    "(today the open index keeps answering from memory); remove this mark when it is merged",
+)
+def test_vanished_index_is_reported_in_chat_and_documents_and_rebuild_recreates_it(tmp_path: Path) -> None:
+    """The index folder is deleted under the running app: the chat and the Documents tab say so
+    with the core's message (an AssistantError), and Rebuild brings the index back."""
+    from gradio_client import Client
+
+    from assistant.web import list_documents, rebuild
+    from assistant.web_api import make_backend
+
+    with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
+        client = Client(url, verbose=False)
+        assert "136" in client.predict("How many missiles were approved?", api_name="/chat")
+        backend = make_backend(settings)
+        shutil.rmtree(settings.index_dir)
+        reply = client.predict("How many missiles were approved?", api_name="/chat")
+        _, problem = list_documents(backend)
+        assert "nw-error" in reply and "136" not in reply, reply
+        assert problem and str(settings.index_dir) in problem, problem
+        report = rebuild(backend)
+        assert "nw-error" not in report and "5 passages" in report, report
+        assert list_documents(backend)[0]
+        assert "136" in client.predict("How many missiles were approved?", api_name="/chat")

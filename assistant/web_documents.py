@@ -1,0 +1,151 @@
+"""HTML for the Documents tab and the page heading: the indexed documents, one document in context,
+build reports. Pure functions, no Gradio; seed text is escaped like everywhere else (web_render).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.web_render import escape_html
+
+#: Characters of a document shown around a passage when the document is longer than this.
+VIEW_CHARS = 60_000
+
+
+def corpus_title(documents: Sequence[Any]) -> str:
+    """What the chat is named for: the one document's title, or how many articles there are."""
+    if len(documents) == 1:
+        return documents[0].title or documents[0].source
+    return f"{len(documents)} news articles" if documents else "News assistant"
+
+
+def example_questions(documents: Sequence[Any]) -> list[str]:
+    """Questions that make sense for any news article (nothing about this corpus in particular)."""
+    if len(documents) > 1:
+        return ["What are these articles about?", "When were they published?", "Who reported them?"]
+    return ["What is this article about?", "When was it published?", "Who reported it?"]
+
+
+def render_header(documents: Sequence[Any]) -> str:
+    """The page heading."""
+    what = "the article" if len(documents) == 1 else "the articles"
+    return (
+        f'<div class="nw-header"><h1>{escape_html(corpus_title(documents))}</h1>'
+        f"<p>Ask about {what}: the answer comes first, then the passages it quotes.</p></div>"
+    )
+
+
+def render_documents(documents: Sequence[Any], problem: str | None = None) -> str:
+    """The indexed documents as a table (title, date, author, passages), or why they cannot be listed."""
+    if problem:
+        error = f'<p class="nw-error" data-kind="error">⚠️ {escape_html(problem)}</p>'
+        return f'<div class="nw-docs">{error}</div>'
+    if not documents:
+        return '<div class="nw-docs"><p>Nothing is indexed yet: add a document or rebuild.</p></div>'
+    rows = "".join(
+        f"<tr><td>{escape_html(d.title)}<div class='src'>{escape_html(d.source)}</div></td>"
+        f"<td>{escape_html(d.date or '—')}</td><td>{escape_html(getattr(d, 'author', None) or '—')}</td>"
+        f"<td class='num'>{int(d.passages)}</td></tr>"
+        for d in documents
+    )
+    return (
+        '<div class="nw-docs"><table><thead><tr><th>Title</th><th>Date</th><th>Author</th>'
+        f'<th class="num">Passages</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    )
+
+
+def reading_spans(doc: Any) -> list[tuple[int, int, str]]:
+    """How the document was read: (start, end, kind) spans covering its whole text; kind is title, date,
+    author, kept, left-out (text the cleaner did not index: page furniture, repeated headlines) or gap
+    (white space between them)."""
+    marked = [(s, e, "kept") for s, e in doc.body]
+    for kind in ("title", "date", "author"):
+        span = getattr(doc, f"{kind}_span", None)
+        if span:
+            marked.append((span[0], span[1], kind))
+    marked.sort()
+    spans, at = [], 0
+    for s, e, kind in marked:
+        if s < at:
+            continue
+        if at < s:
+            spans.append((at, s, "left-out" if doc.text[at:s].strip() else "gap"))
+        spans.append((s, e, kind))
+        at = e
+    if at < len(doc.text):
+        spans.append((at, len(doc.text), "left-out" if doc.text[at:].strip() else "gap"))
+    return spans
+
+
+def render_document_view(doc: Any, at: tuple[int, int] | None = None) -> str:
+    """One document in full: its facts, how it was read, and its text with ``at`` marked and in view.
+
+    ``doc`` is the seed as read (assistant.seeds.read_seed); the text is shown exactly as indexed,
+    so a citation's offsets point into it.
+    """
+    kept = len(doc.body)
+    facts = " · ".join(
+        escape_html(x)
+        for x in (doc.date, f"by {doc.author}" if getattr(doc, "author", None) else None, doc.source)
+        if x
+    )
+    text, lo, hi = doc.text, 0, len(doc.text)
+    if len(text) > VIEW_CHARS:  # a very long document: the part around the passage
+        centre = at[0] if at else 0
+        lo = max(0, centre - VIEW_CHARS // 2)
+        hi = min(len(text), lo + VIEW_CHARS)
+    pieces = []
+    for s, e, kind in reading_spans(doc):
+        s, e = max(s, lo), min(e, hi)
+        if s >= e:
+            continue
+        pieces.append(_span_html(text, s, e, kind, at))
+    return (
+        f'<div class="nw-doc" data-source="{escape_html(doc.source)}"><h3>{escape_html(doc.title)}</h3>'
+        f'<p class="nw-doc-facts">{facts}</p>'
+        f'<details class="nw-reading"><summary>How it was read: {kept} paragraph(s) kept; '
+        "greyed-out text was left out of the index</summary>"
+        '<p class="nw-reading-why">The title, date and byline are recognised by their shape; lines '
+        "like share buttons, photo credits and repeated headlines are left out.</p></details>"
+        f'<div class="nw-doc-text">{"".join(pieces)}</div></div>'
+    )
+
+
+def _span_html(text: str, s: int, e: int, kind: str, at: tuple[int, int] | None) -> str:
+    """One reading span, with the part of the passage inside it in <mark class="nw-at"> (the first one
+    has id="nw-at": the page scrolls it into view)."""
+    if at and s < at[1] and at[0] < e:
+        a, b = max(at[0], s), min(at[1], e)
+        anchor = ' id="nw-at"' if a == at[0] else ""
+        inner = (
+            _escape_keep_lines(text[s:a])
+            + f'<mark class="nw-at"{anchor}>{_escape_keep_lines(text[a:b])}</mark>'
+            + _escape_keep_lines(text[b:e])
+        )
+    else:
+        inner = _escape_keep_lines(text[s:e])
+    return f'<span class="nw-{kind}">{inner}</span>'
+
+
+def _escape_keep_lines(text: str) -> str:
+    """Escaped, with line breaks kept (the view is ``white-space: pre-wrap``)."""
+    return html.escape(text, quote=True)
+
+
+def render_report(report: Any, note: str = "") -> str:
+    """A build report in one line."""
+    text = (
+        f"Index updated in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged; {report.chunks} passages."
+    )
+    if not report.changed:
+        text = f"The index is up to date ({report.chunks} passages)."
+    skipped = "".join(f"<li>Skipped {escape_html(s)}</li>" for s in report.skipped)
+    return f"<p>{escape_html(note)} {escape_html(text)}</p>" + (f"<ul>{skipped}</ul>" if skipped else "")
+
+
+def render_status(message: str, ok: bool = True) -> str:
+    """A one-line message in the Documents tab."""
+    return f'<p class="{"" if ok else "nw-error"}">{escape_html(message)}</p>'
