@@ -1,9 +1,10 @@
 """The web app's programmatic face: the one place the core is reached, and the typed API/MCP tools.
 
 :func:`make_backend` is the only place the web layer obtains the core's functions (answer, search,
-documents, build); it binds one ``Assistant`` (model, index and chat model built once). :func:`api_tools` makes the three endpoints Gradio serves over its HTTP API
-and, with ``mcp_server=True``, as MCP tools: ``ask``, ``search`` and ``list_documents``. Their names,
-type hints and docstrings ARE the tool schema an agent sees, so they are written for an agent.
+documents, build); it binds one ``Assistant`` (model, index and chat model built once).
+:func:`api_tools` makes the three endpoints Gradio serves over its HTTP API and, with
+``mcp_server=True``, as MCP tools: ``ask``, ``search`` and ``list_documents``. Their names, type
+hints and docstrings ARE the tool schema an agent sees, so they are written for an agent.
 
 One error contract: a bad request raises ``gr.Error`` carrying the library's message, so a
 ``gradio_client`` caller gets an exception with that text and an MCP caller a tool error.
