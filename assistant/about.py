@@ -1,4 +1,4 @@
-"""Questions about a document itself: its headline, its date, what it is about.
+"""Questions about a document itself: its headline, date, author, what it is about.
 
 News is written lead-first and headed by a headline and dateline, so these are answered from the
 document's header passage and its opening sentence rather than by scoring every sentence.
@@ -18,6 +18,14 @@ _ASKS_DATE = re.compile(
     re.I,
 )
 _ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
+_ASKS_AUTHOR = re.compile(
+    r"\bwho (?:wrote|writes|has written|authored|reported|penned)\b"
+    r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
+    r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
+    r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"
+    r"|\bwhose (?:article|story|piece|byline)\b",
+    re.I,
+)
 _ASKS_GIST = re.compile(
     r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
     r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
@@ -35,11 +43,7 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
     if _ASKS_GIST.search(question):
         # News is written lead-first: the headline and the opening sentence say what the story is about.
         picks = (
-            [
-                (header, i)
-                for i in range(len(header.sentences))
-                if header.date is None or " ".join(header.sentence_text(i).split()) != header.date
-            ]
+            [(header, i) for i in range(len(header.sentences)) if _role(header, i) == "title"]
             if header
             else []
         )
@@ -50,9 +54,24 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
         return []
     want_date = bool(_ASKS_DATE.search(question))
     want_title = bool(_ASKS_TITLE.search(question))
+    want_author = bool(_ASKS_AUTHOR.search(question))
     picks = []
     for i in range(len(header.sentences)):
-        is_date = header.date is not None and " ".join(header.sentence_text(i).split()) == header.date
-        if (want_date and is_date) or (want_title and not is_date):
+        part = _role(header, i)
+        if (
+            (want_date and part == "date")
+            or (want_title and part == "title")
+            or (want_author and part == "author")
+        ):
             picks.append((header, i))
     return picks
+
+
+def _role(header: PassageHit, index: int) -> str:
+    """What a header sentence is: the headline, the date, or (neither) the byline's names."""
+    text = " ".join(header.sentence_text(index).split())
+    if header.date is not None and text == header.date:
+        return "date"
+    if text == " ".join(header.title.split()):
+        return "title"
+    return "author"

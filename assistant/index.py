@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.cleaning import CLEANER_VERSION
 from assistant.embedding import embed, fingerprint
 from assistant.errors import NoSeedsError
 from assistant.passages import SPLITTER_VERSION, Passage, passage_text, split_document
@@ -42,6 +43,7 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
     """Everything that shapes the vectors: a difference means the old vectors cannot be reused."""
     return fingerprint(settings.embedding_model) | {
         "splitter": SPLITTER_VERSION,
+        "cleaner": CLEANER_VERSION,
         "passage_chars": settings.passage_chars,
     }
 
