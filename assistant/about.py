@@ -13,13 +13,22 @@ if TYPE_CHECKING:
     from assistant.evidence import DocumentInfo, PassageHit
 # Questions about the document itself: its date or its headline.
 _ASKS_DATE = re.compile(
-    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish|post|updat|writ|releas|dat)"
-    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b",
+    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish\w*|post(?:ed)?|updated?|written|wrote|released?"
+    r"|dated?)\b(?!.*\b(?:due|expected|planned|finished|built|opened|launched)\b)"
+    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b"
+    r"|\bwhat (?:date|day)\b.*\b(?:article|story|piece|report)\b",
     re.I,
 )
-_ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
+# "What is the headline?", "the article's title" — not "What is Hasker's full title?".
+_ASKS_TITLE = re.compile(
+    r"\bheadline\b|\b(?:article|story|piece|report|document)(?:'s|’s)? title\b"
+    r"|\btitle of (?:the|this|that) (?:article|story|piece|report|document)\b"
+    r"|\bwhat(?:'s| is| was) (?:the|its) title\b",
+    re.I,
+)
 _ASKS_AUTHOR = re.compile(
-    r"\bwho (?:wrote|writes|has written|authored|reported|penned)\b"
+    r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
+    r"(?: (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
     r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
     r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"

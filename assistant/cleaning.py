@@ -69,11 +69,12 @@ class KnownMeta:
     date_iso: str | None = None
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words; in Chinese and Japanese, written without spaces, each character counts as one.
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
 _MD_LINK_URL = re.compile(r"\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _IMAGE_ONLY = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _URL_ONLY = re.compile(r"<?(?:https?://|www\.)\S+>?")
-_TERMINAL = re.compile(r"[.!?…][\"'”’)\]*_]*$")
+_TERMINAL = re.compile(r"[.!?…。！？؟][\"'”’)\]*_」』]*$")
 # Legal and consent furniture: copyright lines, rights notices, policy links, cookie banners.
 _LEGAL = re.compile(
     r"©|\(c\)\s*\d{4}|\ball rights reserved\b|\bcopyright\s+(?:©\s*)?\d{4}|\b\d{4}\s+copyright\b"
@@ -104,6 +105,7 @@ class _Para:
     label: str = ""  # good, short, heading, list, or a drop reason
     kind: str = ""
     level: int = 0  # Markdown heading level
+    english: bool = True  # False: the English function-word share says nothing about this text
 
     @property
     def n(self) -> int:
@@ -111,6 +113,8 @@ class _Para:
 
     @property
     def stop_share(self) -> float:
+        if not self.english:
+            return 0.3  # neutral: a text in another language has none of our function words
         return sum(w in STOPWORDS for w in self.words) / max(1, self.n)
 
     @property
@@ -174,6 +178,10 @@ def read_document(
     """Read a text as a person would: its paragraphs, title, date, byline, and what is not article."""
     known = known or KnownMeta()
     paras = _paras(text, markdown)
+    words = [w for p in paras for w in p.words]
+    if sum(w in STOPWORDS for w in words) < 0.08 * len(words):
+        for p in paras:
+            p.english = False
     seen: dict[tuple[str, ...], int] = {}
     for i, p in enumerate(paras):
         p.label = _label(p, seen, i)
@@ -189,9 +197,9 @@ def read_document(
             continue
         if author_span is None and (found := find_byline(text, p.span[0], p.span[1])):
             author_span, p.kind = found, "byline"
-        if date_span is None and (dated := find_date(text, p.span[0], p.span[1])):
-            if known.date_iso is None or dated[1] == known.date_iso:
-                date_span, date_iso, p.kind = dated[0], dated[1], p.kind or "date"
+        dated = find_date(text, p.span[0], p.span[1]) if date_span is None else None
+        if dated and (known.date_iso is None or dated[1] == known.date_iso):
+            date_span, date_iso, p.kind = dated[0], dated[1], p.kind or "date"
     if date_span is None and "date" in fields and (dated := find_date(text, *fields["date"])):
         date_span, date_iso = dated
     if author_span is None and "author" in fields:
@@ -306,13 +314,14 @@ def _clean(text: str) -> str:
 def format_reading(reading: Reading, width: int = 100) -> str:
     """How a document was read, for people: metadata, kept paragraphs, dropped blocks with reasons."""
     doc = reading.document
+    dropped = sum(b.kind == "dropped" for b in reading.blocks)
     lines = [
         f"File:   {doc.source}",
         f"Title:  {doc.title}"
         + ("" if doc.title_span else "  (not in the text: from the file name or page)"),
         f"Date:   {doc.date or '(none found)'}" + (f"  ({doc.date_iso})" if doc.date_iso else ""),
         f"Author: {doc.author or '(none found)'}",
-        f"Kept {len(doc.body)} paragraphs, dropped {sum(b.kind == 'dropped' for b in reading.blocks)} blocks:",
+        f"Kept {len(doc.body)} paragraphs, dropped {dropped} blocks:",
         "",
     ]
     for b in reading.blocks:

@@ -10,7 +10,9 @@ Span = tuple[int, int]
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 DATE_RE = re.compile(
-    rf"(?:\b|(?-i:(?<=[a-z])(?=[A-Z])))(?P<m1>{_MONTH})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}})\b"  # Jun 16, 2020
+    # Jun 16, 2020 (also glued to a word before it: "PrintFeb. 8, 2024")
+    rf"(?:\b|(?-i:(?<=[a-z])(?=[A-Z])))(?P<m1>{_MONTH})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+    r"(?P<y1>\d{4})\b"
     rf"|\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH}),?\s+(?P<y2>\d{{4}})\b"  # 16 June 2020
     r"|\b(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})(?:\b|(?=T\d))"  # 2020-06-16
     r"|\b(?P<m4>\d{1,2})/(?P<d4>\d{1,2})/(?P<y4>\d{4})\b",  # 6/16/2020 (US order)

@@ -94,7 +94,7 @@ def extract_page(raw_html: str) -> HtmlPage:
     visible, h1 = visible_text(raw_html)
     found = trafilatura.bare_extraction(
         raw_html, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-        include_links=False, deduplicate=True,
+        include_links=False,  # no deduplicate=True: its cache spans calls, so a re-read would differ
     )  # fmt: skip
     body = (found.text or "").strip() if found is not None else ""
     if not body:

@@ -17,7 +17,7 @@ Span = tuple[int, int]
 
 # A line that starts a block of its own in Markdown or plain text: heading, quote, list item, table row.
 _MARKER = re.compile(r"(#{1,6}\s+|>\s*|[-*+•▪◦‣]\s+|\d{1,3}[.)]\s+|\|)")
-_TERMINAL = re.compile(r"[.!?…:;][\"'”’)\]*_]*$")
+_TERMINAL = re.compile(r"[.!?…:;。！？؟][\"'”’)\]*_」』]*$")
 # The line goes on mid-sentence: it starts lower case or with punctuation that cannot open a sentence.
 _CONTINUES = re.compile(r"[a-z,.;:)\]–—]|\[[^\]]*\]\(")  # also a Markdown link "[text](url)"
 _OPEN_END = re.compile(r"[,(\[–—-]$|\b(?:a|an|the|of|to|in|on|at|by|for|with|and|or|but|from|that)$", re.I)
@@ -63,21 +63,25 @@ def _lines(text: str, start: int) -> list[_Line]:
     return lines
 
 
-def wrap_width(lengths: list[int]) -> int | None:
-    """The width a text is hard-wrapped at, judged from its line lengths; None when it is not wrapped.
+def wrap_width(lines: list[str]) -> int | None:
+    """The width a text is hard-wrapped at, judged from its lines; None when it is not wrapped.
 
-    Wrapped text has most of its lines just short of one width and almost none beyond it; text with a
-    paragraph per line has lengths all over the place, with many lines far longer than any wrap.
+    Wrapped text has most of its lines just short of one width, almost none beyond it, and many
+    of those lines break mid-sentence; text with a paragraph per line has lengths all over the
+    place, or lines that each end a sentence.
     """
-    if len(lengths) < 6:
+    if len(lines) < 6:
         return None
+    lengths = [len(line) for line in lines]
     ordered = sorted(lengths)
     width = ordered[int(0.9 * (len(ordered) - 1))]
     if not 30 <= width <= 130:
         return None
-    near = sum(0.7 * width <= n <= width + 8 for n in lengths)
+    full = [line for line in lines if 0.7 * width <= len(line) <= width + 8]
     beyond = sum(n > width * 1.25 for n in lengths)
-    return width if near >= 0.5 * len(lengths) and beyond <= 0.05 * len(lengths) else None
+    open_ended = sum(not _TERMINAL.search(line) for line in full)
+    wrapped = len(full) >= 0.5 * len(lines) and beyond <= 0.05 * len(lines) and open_ended >= 0.4 * len(full)
+    return width if wrapped else None
 
 
 def _marker(text: str, span: Span, markdown: bool) -> str:
@@ -121,7 +125,7 @@ def split_paragraphs(text: str, *, markdown: bool = False) -> list[Paragraph]:
         paragraphs.append(Paragraph((fm[0], fm[1] - (1 if text[fm[1] - 1] == "\n" else 0)), 0, "---"))
         start = fm[1]
     lines = _lines(text, start)
-    width = wrap_width([ln.span[1] - ln.span[0] + ln.indent for ln in lines])
+    width = wrap_width([" " * ln.indent + text[ln.span[0] : ln.span[1]] for ln in lines])
     current: list[_Line] = []
     mark = ""
     for line in lines:

@@ -130,7 +130,7 @@ def is_lower_case(text: str) -> bool:
 
 
 def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
-    """The document's passages: a header (title, date, byline), then body sentences packed to ~passage_chars."""
+    """The document's passages: a header (title, date, byline), then body sentences to ~passage_chars."""
     passages: list[Passage] = []
     header: list[Span] = []
     for span in sorted(s for s in (doc.title_span, doc.date_span, doc.author_span) if s):
