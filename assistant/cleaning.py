@@ -189,11 +189,12 @@ def read_document(
     first, last = (good[0], good[-1]) if good else (len(paras), -1)
 
     fields = front_matter_fields(text, paras[0].span) if paras and paras[0].marker == "---" else {}
-    title_span = _pick_title(text, paras[:first] if good else paras[:12], known, fields)
+    head = paras[:first] if good else paras[:12]
+    title_span = _given_title(text, head, known, fields)
     date_span = author_span = None
     date_iso = known.date_iso
-    for p in paras[: first if good else 12]:
-        if p.span == title_span or p.label.startswith(("front", "copyright", "repeats")):
+    for p in head:
+        if _inside(title_span, p.span) or p.label.startswith(("front", "copyright", "repeats")):
             continue
         if author_span is None and (found := find_byline(text, p.span[0], p.span[1])):
             author_span, p.kind = found, "byline"
@@ -207,8 +208,10 @@ def read_document(
     for p in paras[max(last - 2, 0) :] if author_span is None else ():
         if p.text.lstrip().startswith("(") and (found := find_credit(text, p.span[0], p.span[1])):
             author_span, p.kind, p.label = found, "byline", "wire credit line"
-    _mark_runs([p for p in paras if not p.kind and (title_span is None or p.span[1] <= title_span[0]
-                or p.span[0] >= title_span[1])])  # fmt: skip
+    if title_span is None:
+        body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}
+        title_span = _likeliest_title(text, [p for p in head if not p.kind], body_words)
+    _mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
 
     blocks: list[Block] = []
     body: list[Span] = []
@@ -239,15 +242,19 @@ def parse_document(
     return read_document(source, text, digest, markdown=markdown, known=KnownMeta(title=known_title)).document
 
 
-def _mark_runs(paras: list[_Para]) -> None:
+def _inside(span: Span | None, block: Span) -> bool:
+    return span is not None and block[0] <= span[0] and span[1] <= block[1]
+
+
+def _mark_runs(paras: list[_Para], keep: set[int]) -> None:
     """Three or more short lines in a row (no sentence among them) are a menu or a link list.
 
-    ``paras`` leaves out the headline, byline and date lines, which often stand together.
+    ``keep``: the headline, byline and date lines, which often stand together; they break a run.
     """
     i = 0
     while i < len(paras):
         j = i
-        while j < len(paras) and paras[j].label == "heading" and paras[j].marker != "#":
+        while j < len(paras) and j not in keep and paras[j].label == "heading" and paras[j].marker != "#":
             j += 1
         if j - i >= 3:
             for p in paras[i:j]:
@@ -278,8 +285,8 @@ def _verdict(p: _Para, i: int, first: int, last: int, title_span: Span | None) -
     return "dropped", p.label
 
 
-def _pick_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
-    """The headline: a known title found in the text, a Markdown H1, or the heading most like the body."""
+def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
+    """The headline as the page states it: a "Title:" line, the page's title, front matter, a Markdown H1."""
     wanted = _norm(known.title) if known.title else None
     candidates = [p for p in head if p.label in ("heading", "short", "good") and p.n >= 2]
     for p in head:
@@ -293,13 +300,26 @@ def _pick_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str
     if "title" in fields:
         return fields["title"]
     h1 = [p for p in head if p.marker == "#" and p.level == 1]
-    if h1:
-        return h1[0].span
-    headings = [p for p in candidates if p.label == "heading" and not find_byline(text, *p.span)]
-    if not headings:
-        return None
-    # Earlier wins a near tie; a headline is not a byline or a date line.
-    return max(enumerate(headings), key=lambda x: (min(x[1].n, 12) >= 3) - 0.01 * x[0])[1].span
+    return h1[0].span if h1 else None
+
+
+def _likeliest_title(text: str, head: list[_Para], body_words: set[str]) -> Span | None:
+    """Among the heading lines before the article, the one sharing most content words with it.
+
+    A headline restates the story ("Facebook Shares Slump After Earnings Miss"); a menu item or a
+    section name ("Make CT Your Homepage", "Markets today") rarely does. Earlier wins a near tie.
+    """
+    best, best_score = None, 0.0
+    for rank, p in enumerate(x for x in head if x.label == "heading" and x.n >= 2):
+        content = [w for w in p.words if w not in STOPWORDS]
+        if not content:
+            continue
+        score = sum(w in body_words for w in content) / len(content) - 0.01 * rank
+        if score > best_score:
+            best, best_score = p.span, score
+    if best is None:  # no heading shares a word with the story: the first heading line will do
+        best = next((p.span for p in head if p.label == "heading" and p.n >= 2), None)
+    return best
 
 
 def _title_from_name(source: str) -> str:

@@ -32,6 +32,7 @@ from assistant.web_render import (
     render_documents,
     render_error,
     render_header,
+    render_reading,
     render_report,
     render_status,
     render_text,
@@ -150,6 +151,21 @@ def add_document(path: str | None, settings: Settings) -> str:
     return render_report(report, f"Added {source}.")
 
 
+def how_read(source: str | None, settings: Settings) -> str:
+    """How one seed was read (kept paragraphs, dropped blocks and why), as HTML for the Documents tab."""
+    from assistant.seeds import SeedProblem, inspect_seed
+
+    if not source:
+        return ""
+    path = settings.seeds_dir / source
+    if Path(source).is_absolute() or ".." in Path(source).parts or not path.is_file():
+        return render_status(f"{source} is not a file in the seeds folder.", ok=False)
+    result = inspect_seed(path, source, int(settings.max_seed_mb * 2**20))
+    if isinstance(result, SeedProblem):
+        return render_status(str(result), ok=False)
+    return render_reading(result)
+
+
 def theme() -> gr.themes.Base:
     """Gradio's default look with system fonts: the page needs nothing from the internet."""
     import gradio as gr
@@ -174,6 +190,12 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
     def refresh() -> tuple[str, str]:
         docs = _documents(settings)
         return render_header(docs), render_documents(docs)
+
+    def reading_of(source: str | None) -> str:
+        return how_read(source, settings)
+
+    def sources() -> Any:
+        return gr.Dropdown(choices=[d.source for d in _documents(settings)])
 
     def upload(path: str | None) -> tuple[str, str, str, None]:
         return add_document(path, settings), *refresh(), None
@@ -228,13 +250,22 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                     )
                     button = gr.Button("Rebuild index from seeds/", scale=1)
                 status = gr.HTML(elem_id="nw-status")
+                # So a user who gets "The article doesn't say" can see what was kept and what dropped.
+                chosen = gr.Dropdown(
+                    choices=[d.source for d in documents],
+                    value=None,
+                    label="How was a document read? (kept paragraphs, dropped blocks and why)",
+                    elem_id="nw-read-choice",
+                )
+                reading = gr.HTML(elem_id="nw-reading")
         file.upload(
             upload, file, [status, header, table, file], concurrency_limit=1, api_visibility="private"
-        )
+        ).then(sources, None, chosen, api_visibility="private")
         button.click(
             rebuild_now, None, [status, header, table], concurrency_limit=1, api_visibility="private"
-        )
+        ).then(sources, None, chosen, api_visibility="private")
         app.load(refresh, None, [header, table], api_visibility="private")
+        chosen.change(reading_of, chosen, reading, api_visibility="private")
         gr.api(ask_json, api_name="answer", concurrency_limit=CHAT_CONCURRENCY)
     return app
 

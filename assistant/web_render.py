@@ -48,6 +48,7 @@ CSS = """
   border-bottom: 1px solid var(--border-color-primary);}
 .nw-docs td.num {text-align: right;}
 .nw-docs .src {font-size: 0.85em; opacity: 0.7;}
+.nw-reading tr.nw-dropped td {opacity: 0.6;}
 """
 
 
@@ -209,12 +210,35 @@ def render_documents(documents: Sequence[Any]) -> str:
         return '<div class="nw-docs"><p>Nothing is indexed yet: add a document or rebuild.</p></div>'
     rows = "".join(
         f"<tr><td>{escape_html(d.title)}<div class='src'>{escape_html(d.source)}</div></td>"
-        f"<td>{escape_html(d.date or '—')}</td><td class='num'>{int(d.passages)}</td></tr>"
+        f"<td>{escape_html(d.date or '—')}</td><td>{escape_html(getattr(d, 'author', None) or '—')}</td>"
+        f"<td class='num'>{int(d.passages)}</td></tr>"
         for d in documents
     )
     return (
-        '<div class="nw-docs"><table><thead><tr><th>Title</th><th>Date</th><th class="num">Passages</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        '<div class="nw-docs"><table><thead><tr><th>Title</th><th>Date</th><th>Author</th>'
+        f'<th class="num">Passages</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    )
+
+
+def render_reading(reading: Any) -> str:
+    """How a seed was read (``cleaning.Reading``): its metadata, kept paragraphs and dropped blocks."""
+    doc = reading.document
+    head = "".join(
+        f"<tr><th>{name}</th><td>{escape_html(value or '(none found)')}</td></tr>"
+        for name, value in (("Title", doc.title), ("Date", doc.date), ("Author", doc.author))
+    )
+    rows = []
+    for block in reading.blocks:
+        text = " ".join(doc.text[block.span[0] : block.span[1]].split())
+        verdict = {"body": "kept", "dropped": f"dropped: {block.reason}"}.get(block.kind, block.kind)
+        rows.append(
+            f'<tr class="nw-{escape_html(block.kind)}"><td>{escape_html(verdict)}</td>'
+            f"<td>{escape_html(text[:300] + ('…' if len(text) > 300 else ''))}</td></tr>"
+        )
+    return (
+        f'<div class="nw-docs nw-reading"><table><tbody>{head}</tbody></table>'
+        f"<table><thead><tr><th>Verdict</th><th>Paragraph</th></tr></thead><tbody>{''.join(rows)}"
+        "</tbody></table></div>"
     )
 
 

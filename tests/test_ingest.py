@@ -304,3 +304,25 @@ def test_eval_answers_each_question_from_its_own_page(tmp_path: Path) -> None:
     report = run_eval(questions, Settings(), split="tune", progress=False, seeds_from=pages)
     assert report.questions == 2 and report.answer_hits == 2
     assert report.citation_integrity == 1.0 and report.citations_checked >= 2
+
+
+def test_the_web_documents_view_shows_how_a_seed_was_read(news_settings: Settings) -> None:
+    from assistant.web import create_app, how_read
+    from assistant.web_render import render_documents
+
+    html = how_read("fb.txt", news_settings)
+    assert "Facebook Shares Slump After Earnings Miss" in html and "Jane Doe" in html
+    assert "dropped: copyright or legal notice" in html and "© 2024 Cable News Network" in html
+    assert "nw-error" in how_read("../fb.txt", news_settings)
+    hostile = news_settings.seeds_dir / "hostile.txt"
+    hostile.write_text("<script>alert(1)</script> headline\n\nA <img src=x onerror=alert(1)> story.\n")
+    try:
+        shown = how_read("hostile.txt", news_settings)
+        assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    finally:
+        hostile.unlink()
+    from assistant import indexed_documents
+
+    table = render_documents(indexed_documents(news_settings))
+    assert "<th>Author</th>" in table and "Jane Doe" in table and "Sam Carter" in table
+    create_app(news_settings)  # the Documents tab with its reading view builds
