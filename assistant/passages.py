@@ -154,6 +154,22 @@ def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
     return passages
 
 
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|\]\([^)\s]*\)|<?https?://\S+>?")
+_EMPHASIS = re.compile(r"\*{2,}|_{2,}")
+
+
+def embedding_text(sentence: str) -> str:
+    """What the model reads of a sentence: Markdown link targets, bare URLs and emphasis marks left out.
+
+    The quote stays the sentence as written; only its vector is spared the noise of
+    "[Reuters](https://example.com/subject/reuters/)".
+    """
+    if "](" not in sentence and "://" not in sentence and "*" not in sentence and "__" not in sentence:
+        return sentence
+    text = _LINK.sub(lambda m: m.group(1) or "", sentence)
+    return " ".join(_EMPHASIS.sub("", text).split()) or sentence
+
+
 def passage_text(doc_text: str, passage: Passage) -> tuple[str, list[tuple[int, int, int, int]]]:
     """The passage's sentences joined by single spaces, and each sentence's (local, source) spans."""
     parts, spans, pos = [], [], 0

@@ -21,7 +21,7 @@ from assistant.evaluate import run_eval
 from assistant.html_text import extract_page
 from assistant.index import index_fingerprint
 from assistant.paragraphs import split_paragraphs, wrap_width
-from assistant.passages import split_document, split_sentences
+from assistant.passages import embedding_text, split_document, split_sentences
 
 FACEBOOK = (
     "Home\nWorld\nBusiness\nTech\nSport\n\n"
@@ -160,6 +160,20 @@ def test_markdown_list_items_and_short_fact_lines_are_content_not_headings() -> 
     assert {"136 PAC-3 missiles", "12 launchers", "training for 40 crews"} <= set(body)
     assert any("radars" in t for t in body)
     assert_offsets_exact(doc)
+
+
+def test_markdown_links_broken_onto_lines_stay_in_one_sentence_and_the_model_reads_no_url() -> None:
+    text = (
+        "# Agency boss speaks\n\nHasker told the summit in London that 175-year-old\n"
+        "[Reuters](https://example.com/subject/reuters/)\nhas focused its deals on its text archive.\n"
+    )
+    doc = parse_document("links.md", text, "x", markdown=True)
+    (sentence,) = [doc.text[a:b] for p in doc.body for a, b in split_sentences(doc.text, p)]
+    assert sentence.startswith("Hasker told") and sentence.endswith("text archive.")
+    assert embedding_text(sentence) == (
+        "Hasker told the summit in London that 175-year-old Reuters has focused its deals on its "
+        "text archive."
+    )
 
 
 @pytest.mark.parametrize(
