@@ -42,11 +42,12 @@ _ASKS_GIST = re.compile(
 )
 
 
-def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]]:
-    """Answer questions about the article itself: its date or headline (header), its gist (lead sentence).
+def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]] | None:
+    """Answer questions about the article itself: headline, date, author (header), gist (lead sentence).
 
-    Returns the sentences to quote as (passage, sentence index), or [] when the question is not
-    about the document itself.
+    Returns the sentences to quote as (passage, sentence index), [] when the question is not about
+    the document itself, or None when it asks who wrote it or when it was published and the
+    document has no byline or date: then the article doesn't say, whatever its body mentions.
     """
     header, lead = document.header, document.lead
     if _ASKS_GIST.search(question):
@@ -59,11 +60,11 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
         if lead and lead.sentences:
             picks.append((lead, 0))
         return picks
-    if header is None:
-        return []
     want_date = bool(_ASKS_DATE.search(question))
     want_title = bool(_ASKS_TITLE.search(question))
     want_author = bool(_ASKS_AUTHOR.search(question))
+    if header is None:
+        return None if want_date or want_author else []
     picks = []
     for i in range(len(header.sentences)):
         part = _role(header, i)
@@ -73,6 +74,8 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
             or (want_author and part == "author")
         ):
             picks.append((header, i))
+    if not picks and (want_date or want_author) and not want_title:
+        return None
     return picks
 
 

@@ -206,7 +206,7 @@ def read_document(
     if author_span is None and "author" in fields:
         author_span = fields["author"]
     for p in paras[max(last - 2, 0) :] if author_span is None else ():
-        if p.text.lstrip().startswith("(") and (found := find_credit(text, p.span[0], p.span[1])):
+        if found := find_credit(text, p.span[0], p.span[1]):
             author_span, p.kind, p.label = found, "byline", "wire credit line"
     if title_span is None:
         body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}

@@ -25,8 +25,13 @@ _BYLINE_RE = re.compile(
     rf"(?i:(?:(?:written|words|story|text|reporting|reported)[ \t]+)?by)[: \t]+(?P<names>{_NAMES})"
     rf"|(?i:author|authors|byline|by)[ \t]*:[ \t]*(?P<names2>{_NAMES})"
 )
-# A wire story's closing credit: "(Reporting by A and B; Writing by C; Editing by D)".
-_CREDIT_RE = re.compile(rf"(?<![Aa]dditional )\b(?:Reporting|Writing) by[ \t]+(?P<names>{_NAMES})")
+# A wire story's closing credit: "(Reporting by A and B; Writing by C; Editing by D)", or its
+# contact line: "To contact the reporter on this story: A in Atlanta at a@example.com".
+_CREDIT_RE = re.compile(
+    rf"^\(.*?(?<![Aa]dditional )\b(?:Reporting|Writing) by[ \t]+(?P<names>{_NAMES})"
+    rf"|\b(?i:reporters?) on this story:?[ \t]+(?P<names2>{_NAMES})",
+    re.S | re.M,
+)
 _FIELD_RE = re.compile(
     r"^(?P<key>title|headline|date|published|author)[ \t]*:[ \t]*(?P<value>.+?)[ \t]*$", re.I | re.M
 )
@@ -79,9 +84,11 @@ def find_byline(text: str, start: int, end: int) -> Span | None:
 
 
 def find_credit(text: str, start: int, end: int) -> Span | None:
-    """The reporters named in a wire story's closing credit, "(Reporting by A; Editing by B)"."""
+    """The reporters named in a story's closing credit, "(Reporting by A; Editing by B)"."""
     match = _CREDIT_RE.search(text, start, end)
-    return match.span("names") if match else None
+    if not match:
+        return None
+    return match.span("names") if match.group("names") else match.span("names2")
 
 
 def front_matter_fields(text: str, span: Span) -> dict[str, Span]:

@@ -276,12 +276,32 @@ def test_inspect_shows_how_a_page_was_read(tmp_path: Path) -> None:
     assert missing.exit_code != 0
 
 
+LIBRARY = (
+    "Town library reopens after flood\n\n"
+    "The town library reopened on Saturday, two years after a flood ruined its ground floor and "
+    "most of its children's books.\n\n"
+    "Volunteers catalogued 12,000 donated books over the winter, the head librarian said.\n"
+)
+
+
+def test_a_wire_credit_or_contact_line_names_the_author() -> None:
+    story = "Rescuers found the boat on Monday after a two-day search off the coast, officials said.\n\n"
+    credit = "(Reporting by Ana Lima and Joe Park; Editing by Tom Hale)\n"
+    doc = parse_document("wire.txt", "Boat found\n\n" + story + credit, "x")
+    assert doc.author == "Ana Lima and Joe Park"
+    assert all("Editing" not in t for t in texts(doc))
+    contact = "To contact the reporter on this story: Mia Chen in Boston at mchen@example.com\n"
+    assert parse_document("c.txt", story + contact, "x").author == "Mia Chen"
+    assert parse_document("none.txt", LIBRARY, "x").author is None
+
+
 @pytest.fixture(scope="module")
 def news_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = tmp_path_factory.mktemp("news")
     (base / "seeds").mkdir()
     (base / "seeds" / "fb.txt").write_text(FACEBOOK, encoding="utf-8")
     (base / "seeds" / "harbour.html").write_text(PAGE, encoding="utf-8")
+    (base / "seeds" / "library.txt").write_text(LIBRARY, encoding="utf-8")
     settings = Settings(seeds_dir=base / "seeds", index_dir=base / "index", chroma_host=None)
     build_index(settings, progress=False)
     return settings
@@ -299,6 +319,10 @@ def test_who_wrote_it_and_when_are_answered_from_the_byline_and_dateline(news_se
     assert page[reply.citations[0].start : reply.citations[0].end] == "March 5, 2024"
     reply = answer("Who reported the harbour story?", settings=news_settings)
     assert "Sam Carter" in reply.text
+    # A page with no byline or date does not say who wrote it or when, whatever its body mentions.
+    for question in ("Library reopens after flood: who wrote this?", "When was the library story published?"):
+        reply = answer(question, settings=news_settings)
+        assert reply.abstained and reply.citations == (), (question, reply.text)
 
 
 def test_eval_answers_each_question_from_its_own_page(tmp_path: Path) -> None:
