@@ -200,7 +200,10 @@ def read_document(
             author_span, p.kind = found, "byline"
         dated = find_date(text, p.span[0], p.span[1]) if date_span is None else None
         if dated and (known.date_iso is None or dated[1] == known.date_iso):
-            date_span, date_iso, p.kind = dated[0], dated[1], p.kind or "date"
+            # A dateline of its own ("Updated 11:29 AM EDT, Tue, Jun 16, 2020") is the date as
+            # written; in a byline or a run-on scrape line only the date itself is.
+            whole = not p.kind and p.n <= 14 and not p.terminal
+            date_span, date_iso, p.kind = (p.span if whole else dated[0]), dated[1], p.kind or "date"
     if date_span is None and "date" in fields and (dated := find_date(text, *fields["date"])):
         date_span, date_iso = dated
     if author_span is None and "author" in fields:

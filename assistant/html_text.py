@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import html.parser
+import logging
 import re
 from dataclasses import dataclass
 
@@ -91,6 +92,9 @@ def extract_page(raw_html: str) -> HtmlPage:
     """The page's article text and metadata; falls back to the visible text when no article is found."""
     import trafilatura  # lazily: lxml and friends load only when an HTML seed is read
 
+    # A page trafilatura cannot parse falls back to the visible text below; its log lines would only
+    # alarm the user (the seeds loader reports real problems itself).
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     visible, h1 = visible_text(raw_html)
     found = trafilatura.bare_extraction(
         raw_html, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
