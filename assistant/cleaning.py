@@ -202,7 +202,8 @@ def read_document(
         if dated and (known.date_iso is None or dated[1] == known.date_iso):
             # A dateline of its own ("Updated 11:29 AM EDT, Tue, Jun 16, 2020") is the date as
             # written; in a byline or a run-on scrape line only the date itself is.
-            whole = not p.kind and p.n <= 14 and not p.terminal
+            glued = dated[0][0] > 0 and text[dated[0][0] - 1].isalpha()  # "ImagesPrintFeb. 8, 2024"
+            whole = not p.kind and p.n <= 14 and not p.terminal and not glued
             date_span, date_iso, p.kind = (p.span if whole else dated[0]), dated[1], p.kind or "date"
     if date_span is None and "date" in fields and (dated := find_date(text, *fields["date"])):
         date_span, date_iso = dated

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (tests take the imported fixtures as arguments)
 """Ingest (#11): pages read as a person reads them — paragraphs, headline, byline, date, no furniture.
 
 Each failure from the issue has a small real input here, and each test asserts what a reader
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_web import browser, page, serve  # noqa: F401 (the browser fixtures and the served app, shared)
 
 from assistant import Settings, answer, build_index
 from assistant.cleaning import CLEANER_VERSION, SeedDocument, parse_document, read_document
@@ -245,11 +247,11 @@ def test_html_seeds_are_read_with_trafilatura_without_network(monkeypatch: pytes
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    page = extract_page(PAGE)
-    assert extract_page(PAGE) == page  # a re-read gives the same text, so citations stay exact
-    assert page.title == "Harbour to close for repairs"
-    assert page.author == "Sam Carter" and page.date_iso == "2024-03-05"
-    doc = read_document("harbour.html", page.text, "x").document
+    extracted = extract_page(PAGE)
+    assert extract_page(PAGE) == extracted  # a re-read gives the same text, so citations stay exact
+    assert extracted.title == "Harbour to close for repairs"
+    assert extracted.author == "Sam Carter" and extracted.date_iso == "2024-03-05"
+    doc = read_document("harbour.html", extracted.text, "x").document
     assert doc.title == "Harbour to close for repairs" and doc.author == "Sam Carter"
     assert doc.date == "March 5, 2024" and doc.date_iso == "2024-03-05"
     body = " ".join(texts(doc))
@@ -264,9 +266,9 @@ def test_a_cleaner_change_changes_the_index_fingerprint() -> None:
 
 
 def test_inspect_shows_how_a_page_was_read(tmp_path: Path) -> None:
-    page = tmp_path / "fb.txt"
-    page.write_text(FACEBOOK, encoding="utf-8")
-    result = CliRunner().invoke(main, ["inspect", str(page)])
+    seed = tmp_path / "fb.txt"
+    seed.write_text(FACEBOOK, encoding="utf-8")
+    result = CliRunner().invoke(main, ["inspect", str(seed)])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Title:  Facebook Shares Slump After Earnings Miss" in out and "Author: Jane Doe" in out
@@ -315,8 +317,8 @@ def test_who_wrote_it_and_when_are_answered_from_the_byline_and_dateline(news_se
     assert cite.source == "fb.txt" and raw[cite.start : cite.end] == cite.quote == "Jane Doe"
     reply = answer("When was the harbour repairs article published?", settings=news_settings)
     assert "March 5, 2024" in reply.text
-    page = extract_page(PAGE).text
-    assert page[reply.citations[0].start : reply.citations[0].end] == "March 5, 2024"
+    extracted = extract_page(PAGE).text
+    assert extracted[reply.citations[0].start : reply.citations[0].end] == "March 5, 2024"
     reply = answer("Who reported the harbour story?", settings=news_settings)
     assert "Sam Carter" in reply.text
     # A page with no byline or date does not say who wrote it or when, whatever its body mentions.
@@ -364,3 +366,20 @@ def test_the_web_documents_view_shows_how_a_seed_was_read(news_settings: Setting
     table = render_documents(indexed_documents(news_settings))
     assert "<th>Author</th>" in table and "Jane Doe" in table and "Sam Carter" in table
     create_app(news_settings)  # the Documents tab with its reading view builds
+
+
+@pytest.mark.browser
+def test_the_documents_tab_shows_how_a_chosen_page_was_read(tmp_path: Path, page: object) -> None:
+    from playwright.sync_api import expect
+
+    with serve(tmp_path, {"fb.txt": FACEBOOK, "library.txt": LIBRARY}) as (url, _):
+        page.goto(url)
+        page.get_by_role("tab", name="Documents").click()
+        expect(page.locator("#nw-documents")).to_contain_text("Jane Doe")  # the Author column
+        page.locator("#nw-read-choice input").click()
+        page.get_by_role("option", name="fb.txt").click()
+        reading = page.locator("#nw-reading")
+        expect(reading).to_contain_text("Facebook Shares Slump After Earnings Miss")
+        expect(reading).to_contain_text("dropped: copyright or legal notice")
+        expect(reading).to_contain_text("© 2024 Cable News Network. All Rights Reserved.")
+        expect(reading).to_contain_text("kept")
