@@ -225,7 +225,11 @@ def render_reading(reading: Any) -> str:
     doc = reading.document
     head = "".join(
         f"<tr><th>{name}</th><td>{escape_html(value or '(none found)')}</td></tr>"
-        for name, value in (("Title", doc.title), ("Date", doc.date), ("Author", doc.author))
+        for name, value in (
+            ("Title", doc.title),
+            ("Date", f"{doc.date} ({doc.date_iso})" if doc.date and doc.date_iso else doc.date),
+            ("Author", doc.author),
+        )
     )
     rows = []
     for block in reading.blocks:
