@@ -1,4 +1,4 @@
-"""Questions about a document itself: its headline, its date, what it is about.
+"""Questions about a document itself: its headline, date, author, what it is about.
 
 News is written lead-first and headed by a headline and dateline, so these are answered from the
 document's header passage and its opening sentence rather than by scoring every sentence.
@@ -13,11 +13,28 @@ if TYPE_CHECKING:
     from assistant.evidence import DocumentInfo, PassageHit
 # Questions about the document itself: its date or its headline.
 _ASKS_DATE = re.compile(
-    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish|post|updat|writ|releas|dat)"
-    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b",
+    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish\w*|post(?:ed)?|updated?|written|wrote|released?"
+    r"|dated?)\b(?!.*\b(?:due|expected|planned|finished|built|opened|launched)\b)"
+    r"|\bdate of (?:the|this) (?:article|story|piece|report)\b"
+    r"|\bwhat (?:date|day)\b.*\b(?:article|story|piece|report)\b",
     re.I,
 )
-_ASKS_TITLE = re.compile(r"\b(?:headline|title)\b", re.I)
+# "What is the headline?", "the article's title" — not "What is Hasker's full title?".
+_ASKS_TITLE = re.compile(
+    r"\bheadline\b|\b(?:article|story|piece|report|document)(?:'s|’s)? title\b"
+    r"|\btitle of (?:the|this|that) (?:article|story|piece|report|document)\b"
+    r"|\bwhat(?:'s| is| was) (?:the|its) title\b",
+    re.I,
+)
+_ASKS_AUTHOR = re.compile(
+    r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
+    r"(?: (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
+    r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
+    r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
+    r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"
+    r"|\bwhose (?:article|story|piece|byline)\b",
+    re.I,
+)
 _ASKS_GIST = re.compile(
     r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
     r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
@@ -25,34 +42,48 @@ _ASKS_GIST = re.compile(
 )
 
 
-def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]]:
-    """Answer questions about the article itself: its date or headline (header), its gist (lead sentence).
+def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]] | None:
+    """Answer questions about the article itself: headline, date, author (header), gist (lead sentence).
 
-    Returns the sentences to quote as (passage, sentence index), or [] when the question is not
-    about the document itself.
+    Returns the sentences to quote as (passage, sentence index), [] when the question is not about
+    the document itself, or None when it asks who wrote it or when it was published and the
+    document has no byline or date: then the article doesn't say, whatever its body mentions.
     """
     header, lead = document.header, document.lead
     if _ASKS_GIST.search(question):
         # News is written lead-first: the headline and the opening sentence say what the story is about.
         picks = (
-            [
-                (header, i)
-                for i in range(len(header.sentences))
-                if header.date is None or " ".join(header.sentence_text(i).split()) != header.date
-            ]
+            [(header, i) for i in range(len(header.sentences)) if _role(header, i) == "title"]
             if header
             else []
         )
         if lead and lead.sentences:
             picks.append((lead, 0))
         return picks
-    if header is None:
-        return []
     want_date = bool(_ASKS_DATE.search(question))
     want_title = bool(_ASKS_TITLE.search(question))
+    want_author = bool(_ASKS_AUTHOR.search(question))
+    if header is None:
+        return None if want_date or want_author else []
     picks = []
     for i in range(len(header.sentences)):
-        is_date = header.date is not None and " ".join(header.sentence_text(i).split()) == header.date
-        if (want_date and is_date) or (want_title and not is_date):
+        part = _role(header, i)
+        if (
+            (want_date and part == "date")
+            or (want_title and part == "title")
+            or (want_author and part == "author")
+        ):
             picks.append((header, i))
+    if not picks and (want_date or want_author) and not want_title:
+        return None
     return picks
+
+
+def _role(header: PassageHit, index: int) -> str:
+    """What a header sentence is: the headline, the date, or (neither) the byline's names."""
+    text = " ".join(header.sentence_text(index).split())
+    if header.date is not None and text == header.date:
+        return "date"
+    if text == " ".join(header.title.split()):
+        return "title"
+    return "author"

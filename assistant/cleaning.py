@@ -1,16 +1,27 @@
-"""Cleaning: decide which spans of a document's text are its title, date and body.
+"""Cleaning: decide which spans of a document's text are its title, date, byline and body.
 
 Nothing is rewritten: a document keeps its text exactly as read, and cleaning only decides which
-character spans are body, title or date. That way every quote keeps its offsets. Web boilerplate
-("Like Us on Facebook", photo credits, a repeated headline) is left out by general rules about
-the shape of a line, so the same rules serve any news page.
+character spans are body, title, date or author. That way every quote keeps its offsets.
+
+Paragraphs are rebuilt first (:mod:`assistant.paragraphs`), then each is classed by its shape, as
+jusText and trafilatura do, never by which words it names: length, share of function words, share
+of capitalised words, final punctuation, runs of short lines (menus, link lists), repetition within
+the document, position before or after the article, and legal or copyright markers. A headline
+about Facebook is a headline; a run of five short capitalised lines is a menu.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from assistant.doc_meta import find_byline, find_credit, find_date, front_matter_fields
+from assistant.lexical import STOPWORDS
+from assistant.paragraphs import split_paragraphs
+
+#: Bump when the cleaning rules change: the index then rebuilds instead of mixing two readings.
+CLEANER_VERSION = "2"
 
 Span = tuple[int, int]
 
@@ -29,113 +40,289 @@ class SeedDocument:
     digest: str  # sha256 of the file's bytes: what "changed" means
     author: str | None = None  # the byline's names, when the page has one
     author_span: Span | None = None
+    date_iso: str | None = None  # the date as YYYY-MM-DD
 
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE_RE = re.compile(
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"  # Jun 16, 2020
-    rf"|\b\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}\b"  # 16 June 2020
-    r"|\b\d{4}-\d{2}-\d{2}\b"  # 2020-06-16
-    r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b",  # 6/16/2020
+@dataclass(frozen=True)
+class Block:
+    """One paragraph of the document and what cleaning made of it."""
+
+    span: Span
+    kind: str  # body, title, date, byline or dropped
+    reason: str = ""  # why it was dropped (or what it is)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a document was read: the document, and every paragraph with its verdict."""
+
+    document: SeedDocument
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class KnownMeta:
+    """Metadata a page carries outside its text (HTML meta tags), used to find spans in the text."""
+
+    title: str | None = None
+    author: str | None = None
+    date_iso: str | None = None
+
+
+# Words; in Chinese and Japanese, written without spaces, each character counts as one.
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+_MD_LINK_URL = re.compile(r"\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_IMAGE_ONLY = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_URL_ONLY = re.compile(r"<?(?:https?://|www\.)\S+>?")
+_TERMINAL = re.compile(r"[.!?…。！？؟][\"'”’)\]*_」』]*$")
+# Legal and consent furniture: copyright lines, rights notices, policy links, cookie banners.
+_LEGAL = re.compile(
+    r"©|\(c\)\s*\d{4}|\ball rights reserved\b|\bcopyright\s+(?:©\s*)?\d{4}|\b\d{4}\s+copyright\b"
+    r"|\bprivacy (?:policy|notice|statement)\b|\bterms (?:of|and) (?:use|service|conditions)\b"
+    r"|\b(?:we|this (?:site|website)) uses? cookies\b|\bcookie (?:policy|settings|preferences)\b",
     re.IGNORECASE,
 )
-# Share buttons, follow prompts, photo credits, trackers: the furniture of news pages.
-_BOILERPLATE_RE = re.compile(
-    r"homepage|facebook|twitter|instagram|linkedin|whatsapp|pinterest|newsletter|subscribe|sign ?up"
-    r"|log ?in|cookie|advertis|sponsored|\bshare\b|read more|click here|follow us|all rights reserved"
-    r"|copyright|©|analytics|related (?:articles|stories|news)|most (?:popular|read)|trending"
-    r"|^\W*(?:photo|image|picture|video|source|credit|file)s?\s*(?:credit)?\s*:",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SEPARATORS = re.compile(r"\s[|•·]\s")
+_FIELD_LABEL = re.compile(r"(?:title|headline)[ \t]*:[ \t]*", re.IGNORECASE)
 
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _norm_heading(text: str) -> str:
+def _norm(text: str) -> str:
     # "U.S. Missile Sales" and "US Missile Sales" are the same headline.
     return "".join(_words(text))
 
 
-def _line_spans(text: str) -> list[Span]:
-    """Spans of the non-blank lines, trimmed of surrounding white space (incl. no-break spaces)."""
-    spans = []
-    for match in re.finditer(r"[^\n]+", text):
-        line = match.group()
-        stripped = line.strip()
-        if stripped:
-            lead = len(line) - len(line.lstrip())
-            spans.append((match.start() + lead, match.start() + lead + len(stripped)))
-    return spans
+@dataclass
+class _Para:
+    span: Span  # content span (block marker skipped)
+    marker: str
+    text: str  # what features are computed on (Markdown link targets left out)
+    words: list[str]
+    source: str = ""  # the paragraph as written
+    label: str = ""  # good, short, heading, list, or a drop reason
+    kind: str = ""
+    level: int = 0  # Markdown heading level
+    english: bool = True  # False: the English function-word share says nothing about this text
+
+    @property
+    def n(self) -> int:
+        return len(self.words)
+
+    @property
+    def stop_share(self) -> float:
+        if not self.english:
+            return 0.3  # neutral: a text in another language has none of our function words
+        return sum(w in STOPWORDS for w in self.words) / max(1, self.n)
+
+    @property
+    def caps_share(self) -> float:
+        alpha = [w for w in re.findall(r"[^\W\d_][\w'’-]*", self.text)]
+        return sum(w[0].isupper() for w in alpha) / max(1, len(alpha))
+
+    @property
+    def terminal(self) -> bool:
+        return bool(_TERMINAL.search(self.text.rstrip(" *_")))
 
 
-def _strip_markdown(text: str, span: Span) -> tuple[Span, bool]:
-    """Skip a Markdown line's block marker (#, >, -, 1.); say whether it was a heading."""
-    line = text[span[0] : span[1]]
-    marker = re.match(r"(#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)", line)
-    if not marker:
-        return span, False
-    return (span[0] + marker.end(), span[1]), marker.group().startswith("#")
+def _label(p: _Para, seen: dict[tuple[str, ...], int], i: int) -> str:
+    """The paragraph's class by its own shape (position and neighbours come later)."""
+    raw = p.text
+    if p.marker == "---":
+        return "front matter (page metadata, not article text)"
+    if _IMAGE_ONLY.fullmatch(p.source):
+        return "image"
+    if p.n == 0:
+        return "no words"
+    if _URL_ONLY.fullmatch(raw):
+        return "bare link"
+    if p.n <= 40 and _LEGAL.search(raw):
+        return "copyright or legal notice"
+    key = tuple(p.words[:10])
+    if p.n >= 6:
+        if key in seen:
+            return "repeats an earlier paragraph"
+        seen[key] = i
+    pieces = [s for s in re.split(r"\s[|•·]\s", raw) if s.strip()]
+    if len(pieces) >= 3 and all(len(_words(s)) <= 5 for s in pieces):
+        return "link list or menu (short items between separators)"
+    if (p.terminal and p.n >= 8 and p.stop_share >= 0.2) or (p.n >= 25 and p.stop_share >= 0.15):
+        return "good"
+    if p.marker in ("-", "1.", "|"):
+        return "list"
+    if p.terminal:
+        return "short"
+    if p.n >= 8 and p.stop_share < 0.1 and p.caps_share > 0.6:
+        return "menu-like (few function words, mostly capitalised)"
+    return "heading" if p.n <= 20 else "short"
+
+
+def _paras(text: str, markdown: bool) -> list[_Para]:
+    out = []
+    for para in split_paragraphs(text, markdown=markdown):
+        a, b = para.span
+        if para.marker in ("#", ">", "-", "1."):
+            skip = re.match(r"(?:#{1,6}|>|[-*+•▪◦‣]|\d{1,3}[.)])[ \t]*", text[a:b])
+            a += skip.end() if skip else 0
+        level = len(text[para.span[0] : a]) - len(text[para.span[0] : a].lstrip("#"))
+        content = _MD_LINK_URL.sub("]", text[a:b]) if markdown else text[a:b]
+        out.append(_Para((a, b), para.marker, content, _words(content), text[a:b], level))
+    return out
+
+
+def read_document(
+    source: str, text: str, digest: str, *, markdown: bool = False, known: KnownMeta | None = None
+) -> Reading:
+    """Read a text as a person would: its paragraphs, title, date, byline, and what is not article."""
+    known = known or KnownMeta()
+    paras = _paras(text, markdown)
+    words = [w for p in paras for w in p.words]
+    if sum(w in STOPWORDS for w in words) < 0.08 * len(words):
+        for p in paras:
+            p.english = False
+    seen: dict[tuple[str, ...], int] = {}
+    for i, p in enumerate(paras):
+        p.label = _label(p, seen, i)
+    good = [i for i, p in enumerate(paras) if p.label == "good"]
+    first, last = (good[0], good[-1]) if good else (len(paras), -1)
+
+    fields = front_matter_fields(text, paras[0].span) if paras and paras[0].marker == "---" else {}
+    head = paras[:first] if good else paras[:12]
+    title_span = _given_title(text, head, known, fields)
+    date_span = author_span = None
+    date_iso = known.date_iso
+    for p in head:
+        if _inside(title_span, p.span) or p.label.startswith(("front", "copyright", "repeats")):
+            continue
+        if author_span is None and (found := find_byline(text, p.span[0], p.span[1])):
+            author_span, p.kind = found, "byline"
+        dated = find_date(text, p.span[0], p.span[1]) if date_span is None else None
+        if dated and (known.date_iso is None or dated[1] == known.date_iso):
+            # A dateline of its own ("Updated 11:29 AM EDT, Tue, Jun 16, 2020") is the date as
+            # written; in a byline or a run-on scrape line only the date itself is.
+            glued = dated[0][0] > 0 and text[dated[0][0] - 1].isalpha()  # "ImagesPrintFeb. 8, 2024"
+            whole = not p.kind and p.n <= 14 and not p.terminal and not glued
+            date_span, date_iso, p.kind = (p.span if whole else dated[0]), dated[1], p.kind or "date"
+    if date_span is None and "date" in fields and (dated := find_date(text, *fields["date"])):
+        date_span, date_iso = dated
+    if author_span is None and "author" in fields:
+        author_span = fields["author"]
+    for p in paras[max(last - 2, 0) :] if author_span is None else ():
+        if found := find_credit(text, p.span[0], p.span[1]):
+            author_span, p.kind, p.label = found, "byline", "wire credit line"
+    if title_span is None:
+        body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}
+        title_span = _likeliest_title(text, [p for p in head if not p.kind], body_words)
+    _mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
+
+    blocks: list[Block] = []
+    body: list[Span] = []
+    for i, p in enumerate(paras):
+        kind, reason = _verdict(p, i, first, last, title_span)
+        if kind == "body":
+            body.append(p.span)
+        blocks.append(Block(p.span, kind, reason))
+    if not body:  # a document of short lines only (a list, a poem): keep its lines rather than nothing
+        body = [b.span for b in blocks if b.reason in ("heading", "subheading") and b.span != title_span]
+        blocks = [replace(b, kind="body") if b.span in body else b for b in blocks]
+
+    title = _clean(text[title_span[0] : title_span[1]]) if title_span else None
+    title = title or known.title or _title_from_name(source)
+    author = _clean(text[author_span[0] : author_span[1]]) if author_span else known.author
+    date = _clean(text[date_span[0] : date_span[1]]) if date_span else None
+    doc = SeedDocument(
+        source, text, title, title_span, date, date_span, tuple(body), digest, author, author_span,
+        date_iso if date else None,
+    )  # fmt: skip
+    return Reading(doc, tuple(blocks))
 
 
 def parse_document(
     source: str, text: str, digest: str, *, markdown: bool = False, known_title: str | None = None
 ) -> SeedDocument:
-    """Split a text into title, date and body spans by the shape of each line."""
-    lines = []  # (span, kind) with kind in body / heading / date / boilerplate
-    for span in _line_spans(text):
-        is_md_heading = False
-        if markdown:
-            span, is_md_heading = _strip_markdown(text, span)
-        line = text[span[0] : span[1]]
-        n_words = len(_words(line))
-        short = n_words < 12
-        if short and _DATE_RE.search(line) and n_words <= 14:
-            kind = "date"
-        elif (short and _BOILERPLATE_RE.search(line) and not _SENTENCE_END.search(line)) or n_words == 0:
-            kind = "boilerplate"
-        elif is_md_heading or (n_words < 20 and not _SENTENCE_END.search(line)):
-            kind = "heading"
-        else:
-            kind = "body"
-        lines.append((span, kind))
-
-    body = tuple(span for span, kind in lines if kind == "body")
-    body_words = {w for s, e in body for w in _words(text[s:e])}
-
-    title_span = _pick_title(text, lines, body_words, known_title)
-    title = text[title_span[0] : title_span[1]] if title_span else (known_title or _title_from_name(source))
-    date_span = next((span for span, kind in lines if kind == "date"), None)
-    date = text[date_span[0] : date_span[1]] if date_span else None
-    if not body:  # a document of short lines only (a list, a poem): keep its lines rather than nothing
-        body = tuple(span for span, kind in lines if kind == "heading" and span != title_span)
-    return SeedDocument(
-        source, text, _clean(title), title_span, _clean(date) if date else None, date_span, body, digest
-    )
+    """Split a text into title, date, author and body spans by the shape of its paragraphs."""
+    return read_document(source, text, digest, markdown=markdown, known=KnownMeta(title=known_title)).document
 
 
-def _pick_title(
-    text: str, lines: list[tuple[Span, str]], body_words: set[str], known_title: str | None
-) -> Span | None:
-    """The headline: among the heading-like lines near the top, the one sharing most words with the body."""
-    candidates = [span for span, kind in lines[:12] if kind == "heading"]
-    if known_title:
-        wanted = _norm_heading(known_title)
-        for span in candidates:
-            if _norm_heading(text[span[0] : span[1]]) == wanted:
-                return span
+def _inside(span: Span | None, block: Span) -> bool:
+    return span is not None and block[0] <= span[0] and span[1] <= block[1]
+
+
+def _mark_runs(paras: list[_Para], keep: set[int]) -> None:
+    """Three or more short lines in a row (no sentence among them) are a menu or a link list.
+
+    ``keep``: the headline, byline and date lines, which often stand together; they break a run.
+    """
+    i = 0
+    while i < len(paras):
+        j = i
+        while j < len(paras) and j not in keep and paras[j].label == "heading" and paras[j].marker != "#":
+            j += 1
+        if j - i >= 3:
+            for p in paras[i:j]:
+                p.label = "link list or menu (a run of short lines)"
+        i = max(j, i + 1)
+
+
+def _verdict(p: _Para, i: int, first: int, last: int, title_span: Span | None) -> tuple[str, str]:
+    if p.marker == "---":
+        return "dropped", p.label
+    if title_span and p.span[0] <= title_span[0] and title_span[1] <= p.span[1]:
+        return "title", "headline"
+    if p.kind == "byline":
+        return "byline", p.label if p.label == "wire credit line" else "byline"
+    if p.kind == "date":
+        return "date", "dateline"
+    if p.label in ("good", "list"):
+        return "body", ""
+    if p.label in ("short", "heading"):
+        if first <= i <= last:
+            # Inside the article a short line is content unless it is a bare subheading.
+            fact = p.label == "short" or bool(re.search(r"\d", p.text))
+            return ("body", "") if fact else ("dropped", "subheading")
+        zone = "before" if i < first else "after"
+        if p.n >= 6 and p.stop_share >= 0.2 and p.caps_share < 0.6:
+            return "body", ""  # a standfirst or a closing sentence, written as prose
+        return "dropped", f"page furniture {zone} the article"
+    return "dropped", p.label
+
+
+def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
+    """The headline as the page states it: a "Title:" line, the page's title, front matter, a Markdown H1."""
+    wanted = _norm(known.title) if known.title else None
+    candidates = [p for p in head if p.label in ("heading", "short", "good") and p.n >= 2]
+    for p in head:
+        label = _FIELD_LABEL.match(text, p.span[0], p.span[1])
+        if label and p.label not in ("image", "bare link"):
+            return (label.end(), p.span[1])  # "Title: ..." in a scrape
+    if wanted:
+        for p in candidates:
+            if _norm(text[p.span[0] : p.span[1]]) == wanted:
+                return p.span
+    if "title" in fields:
+        return fields["title"]
+    h1 = [p for p in head if p.marker == "#" and p.level == 1]
+    return h1[0].span if h1 else None
+
+
+def _likeliest_title(text: str, head: list[_Para], body_words: set[str]) -> Span | None:
+    """Among the heading lines before the article, the one sharing most content words with it.
+
+    A headline restates the story ("Facebook Shares Slump After Earnings Miss"); a menu item or a
+    section name ("Make CT Your Homepage", "Markets today") rarely does. Earlier wins a near tie.
+    """
     best, best_score = None, 0.0
-    for rank, span in enumerate(candidates):
-        words = _words(text[span[0] : span[1]])
-        if len(words) < 2:
+    for rank, p in enumerate(x for x in head if x.label == "heading" and x.n >= 2):
+        content = [w for w in p.words if w not in STOPWORDS]
+        if not content:
             continue
-        overlap = sum(w in body_words for w in words) / len(words)
-        score = overlap - 0.01 * rank  # earlier wins a tie
+        score = sum(w in body_words for w in content) / len(content) - 0.01 * rank
         if score > best_score:
-            best, best_score = span, score
+            best, best_score = p.span, score
+    if best is None:  # no heading shares a word with the story: the first heading line will do
+        best = next((p.span for p in head if p.label == "heading" and p.n >= 2), None)
     return best
 
 
@@ -146,3 +333,24 @@ def _title_from_name(source: str) -> str:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
+
+
+def format_reading(reading: Reading, width: int = 100) -> str:
+    """How a document was read, for people: metadata, kept paragraphs, dropped blocks with reasons."""
+    doc = reading.document
+    dropped = sum(b.kind == "dropped" for b in reading.blocks)
+    lines = [
+        f"File:   {doc.source}",
+        f"Title:  {doc.title}"
+        + ("" if doc.title_span else "  (not in the text: from the file name or page)"),
+        f"Date:   {doc.date or '(none found)'}" + (f"  ({doc.date_iso})" if doc.date_iso else ""),
+        f"Author: {doc.author or '(none found)'}",
+        f"Kept {len(doc.body)} paragraphs, dropped {dropped} blocks:",
+        "",
+    ]
+    for b in reading.blocks:
+        snippet = _clean(doc.text[b.span[0] : b.span[1]])
+        snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
+        tag = {"body": "KEPT", "dropped": f"DROPPED ({b.reason})"}.get(b.kind, b.kind.upper())
+        lines.append(f"[{b.span[0]}:{b.span[1]}] {tag}: {snippet}")
+    return "\n".join(lines)

@@ -117,12 +117,21 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
     help="Score a stable half of the questions (tune on one, report the other).",
 )
 @click.option("--limit", type=int, default=None, help="Score only the first N questions.")
+@click.option(
+    "--seeds-from",
+    type=click.Path(file_okay=False, path_type=Path),
+    help='Folder of the pages that questions name in "source" (default: FILE\'s folder).',
+)
 @_clean_errors
-def evaluate(file: Path, as_json: bool, show_misses: int, split: str, limit: int | None) -> None:
+def evaluate(
+    file: Path, as_json: bool, show_misses: int, split: str, limit: int | None, seeds_from: Path | None
+) -> None:
     """Score the assistant on FILE: the project's JSONL question set or a SQuAD v2.0 JSON."""
     from assistant.evaluate import format_misses, format_table, run_eval
 
-    report = run_eval(file, _settings(), split=split, limit=limit, progress=not as_json)
+    report = run_eval(
+        file, _settings(), split=split, limit=limit, progress=not as_json, seeds_from=seeds_from
+    )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_table(report))
     if show_misses:
         click.echo(format_misses(report, show_misses))
@@ -138,6 +147,21 @@ def web(host: str | None, port: int | None, mcp: bool | None) -> None:
     from assistant.web import launch
 
     launch(_settings(host=host, port=port, mcp=mcp))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--width", type=int, default=100, help="Characters of each paragraph to show.")
+@_clean_errors
+def inspect(file: Path, width: int) -> None:
+    """Show how FILE is read: title, date, author, kept paragraphs, dropped blocks and why."""
+    from assistant.cleaning import format_reading
+    from assistant.seeds import SeedProblem, inspect_seed
+
+    result = inspect_seed(file, file.name, int(_settings().max_seed_mb * 2**20))
+    if isinstance(result, SeedProblem):
+        raise AssistantError(f"Cannot read {file}: {result.reason}")
+    click.echo(format_reading(result, width))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 Two formats, told apart by content: the project's JSONL (one ``{"question", "answers"}`` or
 ``{"question", "unanswerable": true}`` object per line, optional ``"history"``) and SQuAD v2.0 JSON,
 whose articles become one seed document each in a throwaway seeds folder and index.
+
+A JSONL question may name its page (``"source": "file.html"``): it is then answered from an index of
+that page alone, built in a throwaway folder, the page read from ``seeds_from`` (default: the
+question file's folder). ``"split": "tune"|"holdout"`` fixes a question's half instead of the hash.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class EvalQuestion:
     question: str
     answers: tuple[str, ...] = ()
     history: tuple[dict[str, str], ...] = ()
+    source: str | None = None  # the one page it is asked about (its own throwaway index)
+    split: str | None = None  # "tune" or "holdout": overrides the hash split
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,12 @@ def _load_jsonl(path: Path, raw: str) -> EvalSet:
             raise AssistantError(
                 f'{where}: "history" must be a list of {{"role": "user"|"assistant", "content": "..."}}.'
             )
-        questions.append(EvalQuestion(obj["question"], tuple(answers), tuple(history)))
+        source, fixed = obj.get("source"), obj.get("split")
+        if source is not None and (not isinstance(source, str) or not source.strip() or ".." in source):
+            raise AssistantError(f'{where}: "source" must be a file name inside the seeds folder.')
+        if fixed is not None and fixed not in ("tune", "holdout"):
+            raise AssistantError(f'{where}: "split" must be "tune" or "holdout".')
+        questions.append(EvalQuestion(obj["question"], tuple(answers), tuple(history), source, fixed))
     if not questions:
         raise AssistantError(f"No questions in {path}: it is empty.")
     return EvalSet(path, "jsonl", tuple(questions))
@@ -220,13 +231,15 @@ def score(
     checked = intact = 0
     for citation in answer.citations:
         file = seeds_dir / citation.source
-        if file.suffix.lower() in (".html", ".htm"):
-            continue  # offsets point into the visible text, not the file
         if file not in texts:
             try:  # bytes, then decode, as the indexer does: read_text would turn \r\n into \n
                 texts[file] = file.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 texts[file] = None  # a missing source counts as a broken citation
+            if texts[file] is not None and file.suffix.lower() in (".html", ".htm"):
+                from assistant.html_text import extract_page  # offsets point into the extracted text
+
+                texts[file] = extract_page(texts[file]).text
         text = texts[file]
         checked += 1
         intact += text is not None and text[citation.start : citation.end] == citation.quote
@@ -280,20 +293,36 @@ def summarise(
     )
 
 
+def _in_split(question: EvalQuestion, split: Split) -> bool:
+    if split == "all" or question.split is None:
+        return in_split(question.question, split)
+    return question.split == split
+
+
 def run_eval(
-    path: Path, settings: Settings, *, split: Split = "all", limit: int | None = None, progress: bool = True
+    path: Path,
+    settings: Settings,
+    *,
+    split: Split = "all",
+    limit: int | None = None,
+    progress: bool = True,
+    seeds_from: Path | None = None,
 ) -> EvalReport:
     """Answer every question in ``path`` (after ``split`` and ``limit``) and score the answers.
 
-    JSONL questions are answered from ``settings``' seeds and index; a SQuAD file's articles are
-    indexed into a temporary folder that is removed afterwards, so the real index is never touched.
+    JSONL questions are answered from ``settings``' seeds and index, or, when they name a
+    ``source`` page, from an index of that page alone (read from ``seeds_from``, default the
+    question file's folder); a SQuAD file's articles are indexed into a temporary folder that is
+    removed afterwards, so the real index is never touched.
     """
     if split not in ("all", "tune", "holdout"):
         raise AssistantError(f"Unknown split {split!r}: use all, tune or holdout.")
     evalset = load_questions(path)
-    questions = [q for q in evalset.questions if in_split(q.question, split)][:limit]
+    questions = [q for q in evalset.questions if _in_split(q, split)][:limit]
     if not questions:
         raise AssistantError(f"No questions left in {path} with split={split} and limit={limit}.")
+    if any(q.source for q in questions):
+        return _run_per_page(path, questions, settings, split, progress, seeds_from or path.parent)
     answer_fn, build_index = _api()
     # ignore_cleanup_errors: Chroma may still hold files open in the temp index when we finish.
     with tempfile.TemporaryDirectory(prefix="assistant-eval-", ignore_cleanup_errors=True) as tmp:
@@ -321,6 +350,45 @@ def run_eval(
     return summarise(
         results, source=str(path), format=evalset.format, split=split, index_seconds=index_seconds
     )
+
+
+def _run_per_page(
+    path: Path, questions: list[EvalQuestion], settings: Settings, split: str, progress: bool, pages: Path
+) -> EvalReport:
+    """Answer each question from an index of just its page, one throwaway index per page."""
+    if missing := [q.question for q in questions if not q.source]:
+        raise AssistantError(
+            f'{path}: every question needs a "source" once one has it; missing: {missing[0]!r}'
+        )
+    by_page: dict[str, list[EvalQuestion]] = {}
+    for q in questions:
+        by_page.setdefault(str(q.source), []).append(q)
+    for name in by_page:
+        if not (pages / name).is_file():
+            raise AssistantError(
+                f"{path}: page {name!r} not found in {pages}; pass the pages folder with --seeds-from DIR."
+            )
+    answer_fn, build_index = _api()
+    results: list[QuestionResult] = []
+    index_seconds = 0.0
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-", ignore_cleanup_errors=True) as tmp:
+        for number, (name, page_questions) in enumerate(sorted(by_page.items())):
+            seeds = Path(tmp) / f"page{number}" / "seeds"
+            (seeds / name).parent.mkdir(parents=True)
+            (seeds / name).write_bytes((pages / name).read_bytes())
+            page = settings.model_copy(
+                update={"seeds_dir": seeds, "index_dir": seeds.parent / "index", "chroma_host": None}
+            )
+            started = time.perf_counter()
+            build_index(page)
+            index_seconds += time.perf_counter() - started
+            answer_fn(page_questions[0].question, settings=page)  # warm-up, untimed
+            texts: Cache = {}
+            for question in _progress(page_questions, progress):
+                started = time.perf_counter()
+                reply = answer_fn(question.question, history=list(question.history) or None, settings=page)
+                results.append(score(question, reply, seeds, time.perf_counter() - started, texts))
+    return summarise(results, source=str(path), format="jsonl", split=split, index_seconds=index_seconds)
 
 
 def format_table(report: EvalReport) -> str:

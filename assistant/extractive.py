@@ -214,6 +214,8 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     question, n_sources = evidence.question, evidence.documents
     if evidence.about:
         picks = about_document(question, evidence.about)
+        if picks is None:  # asks for the byline or date of a document that has none
+            return abstention(question, n_sources)
         if picks:
             chosen = [Candidate(hit, i, hit.sentence_text(i), 1.0, 1.0, 0) for hit, i in picks]
             return build_answer(question, chosen, n_sources)

@@ -1,51 +1,41 @@
-"""HTML seeds: the text a browser shows, with scripts, styles and page chrome left out."""
+"""HTML seeds: the article's main text, title, author and date, extracted with trafilatura.
+
+trafilatura (the field's standard main-text extractor) leaves out navigation, share widgets,
+related-article lists, cookie banners and footers, and reads the page's metadata. The extracted
+article becomes the document's text: a headline line, a byline line, a date line (as the page
+writes it, when it does), then one paragraph per line pair. Citations of an HTML seed point into
+that extracted text, not into the HTML file. trafilatura is given the page as a string, so it
+never fetches anything.
+"""
 
 from __future__ import annotations
 
+import html
 import html.parser
+import logging
 import re
+from dataclasses import dataclass
+
+from assistant.doc_meta import DATE_RE, parse_date, written_date
 
 _SKIP_TAGS = {
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "nav",
-    "footer",
-    "aside",
-    "form",
-    "button",
-    "iframe",
-    "head",
-    "select",
-    "header",
-}
+    "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",
+    "iframe", "head", "select", "header",
+}  # fmt: skip
 _BLOCK_TAGS = {
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "tr",
-    "table",
-    "section",
-    "article",
-    "blockquote",
-    "pre",
-    "time",
-    "figcaption",
-    "main",
-    "dd",
-    "dt",
-}
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
+    "article", "blockquote", "pre", "time", "figcaption", "main", "dd", "dt",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    """What an HTML page holds for the assistant: the text spans point into, and its metadata."""
+
+    text: str
+    title: str | None
+    author: str | None
+    date_iso: str | None
 
 
 class _VisibleText(html.parser.HTMLParser):
@@ -88,7 +78,7 @@ class _VisibleText(html.parser.HTMLParser):
 
 
 def visible_text(raw_html: str) -> tuple[str, str | None]:
-    """The text a browser shows (scripts, styles and page chrome left out), and the page title."""
+    """The text a browser shows (scripts, styles and page chrome left out), and the page's h1 or title."""
     parser = _VisibleText()
     parser.feed(raw_html)
     parser.close()
@@ -96,6 +86,49 @@ def visible_text(raw_html: str) -> tuple[str, str | None]:
     text = re.sub(r"[ \t]+", " ", text).strip()
     h1 = _clean("".join(parser._h1)) or None
     return text, h1 or (_clean(parser.title) if parser.title else None)
+
+
+def extract_page(raw_html: str) -> HtmlPage:
+    """The page's article text and metadata; falls back to the visible text when no article is found."""
+    import trafilatura  # lazily: lxml and friends load only when an HTML seed is read
+
+    # A page trafilatura cannot parse falls back to the visible text below; its log lines would only
+    # alarm the user (the seeds loader reports real problems itself).
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    visible, h1 = visible_text(raw_html)
+    found = trafilatura.bare_extraction(
+        raw_html, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
+        include_links=False,  # no deduplicate=True: its cache spans calls, so a re-read would differ
+    )  # fmt: skip
+    body = (found.text or "").strip() if found is not None else ""
+    if not body:
+        return HtmlPage(visible, h1, None, None)
+    title = _clean(found.title or "") or h1
+    if h1 and title and title != h1 and _clean(title).lower().startswith(h1.lower()):
+        title = h1  # "Headline | Site name | date": the page's own h1 is the headline
+    author = _clean(found.author or "") or None
+    iso = found.date if found.date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found.date) else None
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    if title and lines and _clean(lines[0]).lower() == title.lower():
+        lines = lines[1:]  # the headline is written once, at the top
+    written = _date_as_written(visible + "\n" + _tagless(raw_html), iso) if iso else ""
+    head = [title or "", f"By {author}" if author else "", written]
+    text = "\n\n".join([h for h in head if h] + lines) + "\n"
+    return HtmlPage(text, title, author, iso)
+
+
+def _tagless(raw_html: str) -> str:
+    """Every text node of the page, hidden ones too (a date often sits in the page header)."""
+    no_code = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", raw_html)
+    return html.unescape(re.sub(r"<[^>]+>", " ", no_code))
+
+
+def _date_as_written(page_text: str, iso: str) -> str:
+    """The page's own wording of the date ``iso`` ("January 16, 2020"), or a plain one."""
+    for match in DATE_RE.finditer(page_text):
+        if parse_date(match) == iso and not match.group("y3"):  # a worded date, not a machine one
+            return _clean(match.group())
+    return written_date(iso)
 
 
 def _clean(text: str) -> str:

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.cleaning import CLEANER_VERSION
 from assistant.embedding import embed, fingerprint
 from assistant.errors import NoSeedsError
-from assistant.passages import SPLITTER_VERSION, Passage, passage_text, split_document
+from assistant.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
 from assistant.results import IndexReport
 from assistant.seeds import SeedDocument, load_seeds
 from assistant.settings import Settings
@@ -42,6 +43,7 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
     """Everything that shapes the vectors: a difference means the old vectors cannot be reused."""
     return fingerprint(settings.embedding_model) | {
         "splitter": SPLITTER_VERSION,
+        "cleaner": CLEANER_VERSION,
         "passage_chars": settings.passage_chars,
     }
 
@@ -162,7 +164,7 @@ def _embed_documents(
         # Groups of ~2k sentences (3 MB of vectors), embedded shortest first in slices: sentences of like
         # length share a batch, so little padding goes through the model, and the bar moves each slice.
         for batch in _batches(split, settings.batch_size * 32):
-            texts = [doc.text[s:e] for doc, passage in batch for s, e in passage.sentences]
+            texts = [embedding_text(doc.text[s:e]) for doc, passage in batch for s, e in passage.sentences]
             order = np.argsort([len(t) for t in texts], kind="stable")
             vectors = np.empty((len(texts), 0), dtype=np.float32)
             step = settings.batch_size * 4

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.cleaning import SeedDocument
 
 #: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
-SPLITTER_VERSION = "2"
+SPLITTER_VERSION = "3"
 
 Span = tuple[int, int]
 
@@ -33,6 +33,8 @@ _STARTERS = {
     "his", "her", "their", "its", "our", "my", "some", "many", "most", "one", "two", "for", "so", "yet",
 }  # fmt: skip
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+# Paragraphs glued by a scraper: "years earlier.Biden's gaffes" (a full stop straight into a word).
+_GLUED = re.compile(r"(?<=[a-z0-9)\"”’%])[.!?…]+[\"'”’)\]]*(?=[\"“‘]?[A-Z][a-z])")
 _MAX_SENTENCE = 600  # longer runs without a full stop (lists, tables) are cut at white space
 
 
@@ -54,6 +56,8 @@ def split_sentences(text: str, span: Span, *, lower_case: bool = False) -> list[
         cut = match.end()
         if _is_boundary(text, match.start(), cut, end, lower_case):
             cuts.append(cut)
+    cuts.extend(m.end() for m in _GLUED.finditer(text, start, end) if _is_glued(text, m.start(), m.end()))
+    cuts = sorted(set(cuts))
     cuts.append(end)
     spans: list[Span] = []
     for a, b in itertools.pairwise(cuts):
@@ -77,6 +81,20 @@ def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bo
         next_word = re.match(r"\s*[\"'“‘(\[]?([A-Za-z]+)", text[cut : cut + 30])
         return bool(next_word and next_word.group(1).lower() in _STARTERS and token not in _TITLES)
     return True
+
+
+def _is_glued(text: str, punct_start: int, cut: int) -> bool:
+    """A glued boundary, unless the word before is an abbreviation, an initialism or part of a URL."""
+    word_start = max(text.rfind(" ", 0, punct_start), text.rfind("\n", 0, punct_start)) + 1
+    token = text[word_start:punct_start].lstrip("\"'“‘([").lower()
+    word_end = re.match(r"\S*", text[cut:])
+    rest = word_end.group() if word_end else ""
+    if any(mark in token + rest for mark in ("/", "@", "www", "://")) or re.search(r"\.[a-z]{2,}$", rest):
+        return False  # a URL, an e-mail address or a domain name
+    last = token.rsplit(".", 1)[-1]
+    return not (
+        last in _ABBREVIATIONS or token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]?", token)
+    )
 
 
 _TITLES = {"mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "rev",
@@ -112,11 +130,14 @@ def is_lower_case(text: str) -> bool:
 
 
 def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
-    """The document's passages: a header (title, date), then body sentences packed to ~passage_chars."""
+    """The document's passages: a header (title, date, byline), then body sentences to ~passage_chars."""
     passages: list[Passage] = []
-    header = tuple(s for s in (doc.title_span, doc.date_span) if s)
+    header: list[Span] = []
+    for span in sorted(s for s in (doc.title_span, doc.date_span, doc.author_span) if s):
+        if not header or span[0] >= header[-1][1]:  # a byline and date on one line never overlap
+            header.append(span)
     if header:
-        passages.append(Passage(doc.source, 0, tuple(sorted(header)), kind="header"))
+        passages.append(Passage(doc.source, 0, tuple(header), kind="header"))
     lower = is_lower_case(doc.text)
     current: list[Span] = []
     size = 0
@@ -131,6 +152,22 @@ def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
     if current:
         passages.append(Passage(doc.source, len(passages), tuple(current)))
     return passages
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|\]\([^)\s]*\)|<?https?://\S+>?")
+_EMPHASIS = re.compile(r"\*{2,}|_{2,}")
+
+
+def embedding_text(sentence: str) -> str:
+    """What the model reads of a sentence: Markdown link targets, bare URLs and emphasis marks left out.
+
+    The quote stays the sentence as written; only its vector is spared the noise of
+    "[Reuters](https://example.com/subject/reuters/)".
+    """
+    if "](" not in sentence and "://" not in sentence and "*" not in sentence and "__" not in sentence:
+        return sentence
+    text = _LINK.sub(lambda m: m.group(1) or "", sentence)
+    return " ".join(_EMPHASIS.sub("", text).split()) or sentence
 
 
 def passage_text(doc_text: str, passage: Passage) -> tuple[str, list[tuple[int, int, int, int]]]:

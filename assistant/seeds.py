@@ -12,10 +12,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.cleaning import SeedDocument, parse_document
-from assistant.html_text import visible_text
+from assistant.cleaning import KnownMeta, Reading, SeedDocument, read_document
+from assistant.html_text import extract_page
 
-__all__ = ["SEED_SUFFIXES", "SeedDocument", "SeedProblem", "load_seeds", "read_seed", "seed_files"]
+__all__ = [
+    "SEED_SUFFIXES", "SeedDocument", "SeedProblem", "inspect_seed", "load_seeds", "read_seed", "seed_files",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,12 @@ def load_seeds(seeds_dir: Path, max_bytes: int) -> tuple[list[SeedDocument], lis
 
 def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedProblem:
     """Read and parse one seed file, or say why it cannot be used."""
+    result = inspect_seed(path, source, max_bytes)
+    return result if isinstance(result, SeedProblem) else result.document
+
+
+def inspect_seed(path: Path, source: str, max_bytes: int) -> Reading | SeedProblem:
+    """Read one seed file and say how it was read (kept paragraphs, dropped blocks), or why it can't be."""
     if path.suffix.lower() not in SEED_SUFFIXES:
         return SeedProblem(
             source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
@@ -92,6 +100,8 @@ def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedPro
     digest = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        text, html_title = visible_text(raw)
-        return parse_document(source, text, digest, markdown=False, known_title=html_title)
-    return parse_document(source, raw, digest, markdown=suffix in (".md", ".markdown"))
+        # Spans of an HTML seed point into the extracted article text, not into the HTML.
+        page = extract_page(raw)
+        known = KnownMeta(page.title, page.author, page.date_iso)
+        return read_document(source, page.text, digest, known=known)
+    return read_document(source, raw, digest, markdown=suffix in (".md", ".markdown"))

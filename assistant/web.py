@@ -99,7 +99,7 @@ def add_document(path: str | None, backend: Backend) -> str:
 
 def show_document(backend: Backend, source: str | None, at: tuple[int, int] | None = None) -> str:
     """The document view for ``source`` (a file in the seeds folder), with ``at`` marked."""
-    from assistant.seeds import SeedProblem, read_seed
+    from assistant.seeds import SeedProblem, inspect_seed
 
     if not source:
         return ""
@@ -107,10 +107,10 @@ def show_document(backend: Backend, source: str | None, at: tuple[int, int] | No
     path = seeds / source
     if seeds.resolve() not in path.resolve().parents:
         return render_status(f"{source!r} is not a document of this index.", ok=False)
-    read = read_seed(path, source, int(backend.settings.max_seed_mb * 2**20))
-    if isinstance(read, SeedProblem):
-        return render_status(f"Cannot show {read}", ok=False)
-    return render_document_view(read, at)
+    reading = inspect_seed(path, source, int(backend.settings.max_seed_mb * 2**20))
+    if isinstance(reading, SeedProblem):
+        return render_status(f"Cannot show {reading}", ok=False)
+    return render_document_view(reading, at)
 
 
 def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:

@@ -79,12 +79,13 @@ def reading_spans(doc: Any) -> list[tuple[int, int, str]]:
     return spans
 
 
-def render_document_view(doc: Any, at: tuple[int, int] | None = None) -> str:
+def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str:
     """One document in full: its facts, how it was read, and its text with ``at`` marked and in view.
 
-    ``doc`` is the seed as read (assistant.seeds.read_seed); the text is shown exactly as indexed,
-    so a citation's offsets point into it.
+    ``reading`` is the seed as read (``assistant.seeds.inspect_seed``: the document and every block
+    with its verdict); the text is shown exactly as indexed, so a citation's offsets point into it.
     """
+    doc = reading.document
     kept = len(doc.body)
     facts = " · ".join(
         escape_html(x)
@@ -107,9 +108,31 @@ def render_document_view(doc: Any, at: tuple[int, int] | None = None) -> str:
         f'<p class="nw-doc-facts">{facts}</p>'
         f'<details class="nw-reading"><summary>How it was read: {kept} paragraph(s) kept; '
         "greyed-out text was left out of the index</summary>"
-        '<p class="nw-reading-why">The title, date and byline are recognised by their shape; lines '
-        "like share buttons, photo credits and repeated headlines are left out.</p></details>"
+        f"{render_reading(reading)}</details>"
         f'<div class="nw-doc-text">{"".join(pieces)}</div></div>'
+    )
+
+
+def render_reading(reading: Any) -> str:
+    """How a seed was read (``cleaning.Reading``): its metadata, and each block with its verdict."""
+    doc = reading.document
+    date = f"{doc.date} ({doc.date_iso})" if doc.date and getattr(doc, "date_iso", None) else doc.date
+    head = "".join(
+        f"<tr><th>{name}</th><td>{escape_html(value or '(none found)')}</td></tr>"
+        for name, value in (("Title", doc.title), ("Date", date), ("Author", doc.author))
+    )
+    rows = []
+    for block in reading.blocks:
+        text = " ".join(doc.text[block.span[0] : block.span[1]].split())
+        verdict = {"body": "kept", "dropped": f"dropped: {block.reason}"}.get(block.kind, block.kind)
+        rows.append(
+            f'<tr class="nw-{escape_html(block.kind)}"><td>{escape_html(verdict)}</td>'
+            f"<td>{escape_html(text[:300] + ('…' if len(text) > 300 else ''))}</td></tr>"
+        )
+    return (
+        f'<div class="nw-docs nw-reading-table"><table><tbody>{head}</tbody></table>'
+        f"<table><thead><tr><th>Verdict</th><th>Paragraph</th></tr></thead><tbody>{''.join(rows)}"
+        "</tbody></table></div>"
     )
 
 

@@ -1,8 +1,9 @@
 """Answer quality, measured and written up: ``docs/quality.md`` and its chart ``docs/quality.png``.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py [--squad FILE] [--jsonl FILE] [--out FILE]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py [--squad F] [--jsonl F] [--news F] [--out F]
 
-``run_eval`` on SQuAD (all/tune/holdout, several answer budgets) and on the article's question set,
+``run_eval`` on SQuAD (all/tune/holdout, several answer budgets), on the article's question set and
+on the news-pages questions (each answered from an index of its own page; tune and holdout pages),
 plus the LangChain tutorial recipe on the same SQuAD documents and questions. No figure is hard-coded.
 """
 
@@ -34,6 +35,9 @@ from assistant.settings import Settings  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad2-normans.json"
 JSONL = ROOT / "tests" / "questions.jsonl"
+NEWS = ROOT / "tests" / "news_questions.jsonl"
+NEWS_PAGES = ROOT.parent / "shared" / "eval" / "news-pages"
+NEWS_HIT, NEWS_ABSTAIN, NEWS_FALSE = 0.90, 0.75, 0.05  # news pages, holdout split (issue #11)
 BUDGETS = (150, 250, 400, 600)
 TARGET_HIT, TARGET_CHARS = 0.90, 400  # answer hit rate at <= this many characters (issue #4)
 TARGET_ABSTAIN, TARGET_FALSE = 0.40, 0.05  # abstention on unanswerable, false abstention (Normans)
@@ -104,6 +108,15 @@ def measure_project(
             build_index(article, progress=False)
             reports[jsonl.name] = run_eval(jsonl, article, progress=False)
     return reports, points
+
+
+def measure_news(news: Path, pages: Path = NEWS_PAGES) -> dict[str, EvalReport]:
+    """run_eval on the news-pages questions, tune and holdout pages, each page in its own index."""
+    settings = Settings(chroma_host=None)
+    return {
+        f"{news.name}, {split}": run_eval(news, settings, split=split, progress=False, seeds_from=pages)
+        for split in ("tune", "holdout")
+    }
 
 
 def top_k_points(evalset: EvalSet, units: list[str], ks: Sequence[int], model: str) -> list[Point]:
@@ -189,6 +202,9 @@ METHOD = """\
 The SQuAD articles are written to a temporary seeds folder and indexed once, then `run_eval` scores the
 questions (tune/holdout: its stable SHA-1 split) from that index, as `assistant eval FILE.json` does
 with a fresh index per call. `questions.jsonl`: the article's own set over an index of `seeds/`.
+`news_questions.jsonl`: questions about real news pages (`../shared/eval/news-pages/`: raw HTML, glued
+and broken-line scrapes, pages with furniture, Markdown), each answered from an index of its page alone;
+the tune pages were used while building the cleaner, the holdout pages never.
 Latency: wall-clock time per warm answer."""
 RECIPE = """\
 This project: the extractive answer at each `answer_chars` budget; hit = a gold answer in the answer
@@ -253,6 +269,17 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
             f"This run: best answer hit at <= {TARGET_CHARS} characters {hit:.1%} ({met[0]}); abstention "
             f"on unanswerable {abst:.1%} with false abstention {false:.1%} ({met[1]}).\n"
         )
+    news = next((r for n, r in run.reports.items() if n.endswith("news_questions.jsonl, holdout")), None)
+    if news is not None:
+        hit, abst = news.answer_hit_rate or 0.0, news.unanswerable_abstention_rate or 0.0
+        false, cites = news.false_abstention_rate or 1.0, news.citation_integrity or 0.0
+        checks = [hit >= NEWS_HIT, abst >= NEWS_ABSTAIN, false <= NEWS_FALSE, cites == 1.0]
+        lines.append(
+            f"News pages, holdout: answer hit {hit:.1%} (target >= {NEWS_HIT:.0%}), abstention on "
+            f"unanswerable {abst:.1%} (>= {NEWS_ABSTAIN:.0%}), false abstention {false:.1%} "
+            f"(<= {NEWS_FALSE:.0%}), citation integrity {cites:.1%} (100%): "
+            f"{'all met' if all(checks) else 'not all met'}.\n"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -266,11 +293,15 @@ def main(argv: Sequence[str] | None = None) -> Run:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v2.0 JSON file")
     parser.add_argument("--jsonl", type=Path, default=JSONL, help="the article's JSONL question set")
+    parser.add_argument("--news", type=Path, default=NEWS, help="the news-pages JSONL question set")
+    parser.add_argument("--news-pages", type=Path, default=NEWS_PAGES, help="folder of the news pages")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quality.md", help="page to write")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     evalset = load_questions(args.squad)
     reports, project = measure_project(args.squad, args.jsonl, BUDGETS)
+    if args.news.is_file() and args.news_pages.is_dir():
+        reports |= measure_news(args.news, args.news_pages)
     run = Run(reports, project, measure_baselines(evalset), len(evalset.questions))
     run.seconds = time.perf_counter() - started
     chart = args.out.with_suffix(".png")

@@ -168,12 +168,12 @@ def test_score_hit_supported_and_integrity(tmp_path: Path) -> None:
     crlf = citation("z.txt", "Veltmark.\r\nIt", text.index("Veltmark."), 2)  # offsets count \r too
     shifted = citation("z.txt", "The capital of Zorbania is Veltmark.", start + 1, 3)
     missing = citation("gone.txt", "x", 0, 4)
-    html = citation("page.html", "not checked", 0, 5)
+    html = citation("page.html", "not in the page", 0, 5)  # checked against the extracted text
     question = EvalQuestion("Capital?", ("Veltmark", "Veltmark city"))
 
     result = score(question, reply("Veltmark [1].", good, crlf, shifted, missing, html), tmp_path, 0.5)
     assert result.hit and result.supported and result.correct
-    assert (result.citations_checked, result.citations_intact) == (4, 2)
+    assert (result.citations_checked, result.citations_intact) == (5, 2)
     assert result.seconds == 0.5
 
     # In the text but in no cited quote: a hit, not a supported hit.

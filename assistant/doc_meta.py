@@ -1,0 +1,105 @@
+"""Document metadata found in text: dates (as written, and as ISO), bylines, front-matter fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+Span = tuple[int, int]
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+DATE_RE = re.compile(
+    # Jun 16, 2020 (also glued to a word before it: "PrintFeb. 8, 2024")
+    rf"(?:\b|(?-i:(?<=[a-z])(?=[A-Z])))(?P<m1>{_MONTH})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+    r"(?P<y1>\d{4})\b"
+    rf"|\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH}),?\s+(?P<y2>\d{{4}})\b"  # 16 June 2020
+    r"|\b(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})(?:\b|(?=T\d))"  # 2020-06-16
+    r"|\b(?P<m4>\d{1,2})/(?P<d4>\d{1,2})/(?P<y4>\d{4})\b",  # 6/16/2020 (US order)
+    re.IGNORECASE,
+)
+# A name: capitalised words, with the particles names carry ("de", "van") and initials ("J.").
+_NAME = r"[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|de|del|der|van|von|da|di|du|le|la|bin|al|ibn))*"
+_NAMES = rf"{_NAME}(?:(?:[ \t]*,[ \t]*|[ \t]+(?:and|&)[ \t]+){_NAME})*"
+_BYLINE_RE = re.compile(
+    rf"(?i:(?:(?:written|words|story|text|reporting|reported)[ \t]+)?by)[: \t]+(?P<names>{_NAMES})"
+    rf"|(?i:author|authors|byline|by)[ \t]*:[ \t]*(?P<names2>{_NAMES})"
+)
+# A wire story's closing credit: "(Reporting by A and B; Writing by C; Editing by D)", or its
+# contact line: "To contact the reporter on this story: A in Atlanta at a@example.com".
+_CREDIT_RE = re.compile(
+    rf"^\(.*?(?<![Aa]dditional )\b(?:Reporting|Writing) by[ \t]+(?P<names>{_NAMES})"
+    rf"|\b(?i:reporters?) on this story:?[ \t]+(?P<names2>{_NAMES})",
+    re.S | re.M,
+)
+_FIELD_RE = re.compile(
+    r"^(?P<key>title|headline|date|published|author)[ \t]*:[ \t]*(?P<value>.+?)[ \t]*$", re.I | re.M
+)
+
+
+def parse_date(match: re.Match[str]) -> str | None:
+    """The ISO date (YYYY-MM-DD) a DATE_RE match names, or None when it is no real date."""
+    g = match.groupdict()
+    try:
+        if g["y1"] or g["y2"]:
+            month = _MONTHS.index((g["m1"] or g["m2"])[:3].lower()) + 1
+            day, year = int(g["d1"] or g["d2"]), int(g["y1"] or g["y2"])
+        elif g["y3"]:
+            year, month, day = int(g["y3"]), int(g["m3"]), int(g["d3"])
+        else:
+            month, day, year = int(g["m4"]), int(g["d4"]), int(g["y4"])
+        return dt.date(year, month, day).isoformat()
+    except (ValueError, TypeError):
+        return None
+
+
+def find_date(text: str, start: int, end: int) -> tuple[Span, str] | None:
+    """The first real date in ``text[start:end]``: its span and its ISO form."""
+    for match in DATE_RE.finditer(text, start, end):
+        iso = parse_date(match)
+        if iso:
+            return match.span(), iso
+    return None
+
+
+def written_date(iso: str) -> str:
+    """An ISO date as a reader writes it: "24 September 2019"."""
+    day = dt.date.fromisoformat(iso[:10])
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def find_byline(text: str, start: int, end: int) -> Span | None:
+    """The span of the author names in a byline ("By Jane Doe and John Roe | May 1") at ``start``."""
+    match = _BYLINE_RE.match(text, start, end)
+    if not match:
+        return None
+    group = "names" if match.group("names") else "names2"
+    a, b = match.span(group)
+    names = text[a:b]
+    # A date or time that follows the names is not part of them ("By Jane Doe Feb. 8").
+    cut = DATE_RE.search(names)
+    if cut:
+        b = a + len(names[: cut.start()].rstrip(" ,|-–—"))
+    return (a, b) if b > a else None
+
+
+def find_credit(text: str, start: int, end: int) -> Span | None:
+    """The reporters named in a story's closing credit, "(Reporting by A; Editing by B)"."""
+    match = _CREDIT_RE.search(text, start, end)
+    if not match:
+        return None
+    return match.span("names") if match.group("names") else match.span("names2")
+
+
+def front_matter_fields(text: str, span: Span) -> dict[str, Span]:
+    """Spans of the top-level ``title``/``date``/``author`` values in a YAML front-matter block."""
+    fields: dict[str, Span] = {}
+    for match in _FIELD_RE.finditer(text, span[0], span[1]):
+        a, b = match.span("value")
+        while a < b and text[a] in "'\" ":
+            a += 1
+        while b > a and text[b - 1] in "'\" ":
+            b -= 1
+        if b > a and match.group("key").lower() not in fields:
+            fields[match.group("key").lower()] = (a, b)
+    return fields

@@ -1,0 +1,58 @@
+"""Answer quality on real news pages (#11), on the held-out split that was never tuned on.
+
+Each question in ``tests/news_questions.jsonl`` names its page in ``../shared/eval/news-pages/`` and
+is answered from an index of that page alone. The pages are third-party copyright and are kept out
+of the repository, so this test is skipped where they are not present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Settings
+from assistant.evaluate import EvalReport, run_eval
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "tests" / "news_questions.jsonl"
+PAGES = ROOT.parent / "shared" / "eval" / "news-pages"
+
+pytestmark = pytest.mark.skipif(
+    not (QUESTIONS.is_file() and PAGES.is_dir()), reason=f"news pages not present at {PAGES}"
+)
+
+
+@pytest.fixture(scope="module")
+def holdout() -> EvalReport:
+    return run_eval(QUESTIONS, Settings(chroma_host=None), split="holdout", progress=False, seeds_from=PAGES)
+
+
+def test_the_holdout_split_is_big_enough(holdout: EvalReport) -> None:
+    assert holdout.questions >= 60 and holdout.unanswerable >= 12
+
+
+def test_every_citation_quotes_its_page_exactly(holdout: EvalReport) -> None:
+    assert holdout.citations_checked >= holdout.answerable
+    assert holdout.citation_integrity == 1.0
+
+
+def test_answerable_questions_are_rarely_abstained_on(holdout: EvalReport) -> None:
+    assert (holdout.false_abstention_rate or 0.0) <= 0.05
+
+
+# The two targets below depend on the answerer (retrieval and the sentence scorer), not on reading
+# the pages: with the current extractive scorer the holdout measures 80.2% answer hit and 12.5%
+# abstention on unanswerable questions (docs/quality.md). strict=True: once the answerer meets a
+# target, the test fails as "XPASS" until this marker is removed.
+_ANSWERER = "issue #11 targets not met by the current extractive answerer"
+
+
+@pytest.mark.xfail(strict=True, reason=_ANSWERER)
+def test_answerable_questions_are_answered(holdout: EvalReport) -> None:
+    assert (holdout.answer_hit_rate or 0.0) >= 0.90
+
+
+@pytest.mark.xfail(strict=True, reason=_ANSWERER)
+def test_unanswerable_questions_are_abstained_on(holdout: EvalReport) -> None:
+    assert (holdout.unanswerable_abstention_rate or 0.0) >= 0.75
