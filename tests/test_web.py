@@ -204,9 +204,10 @@ def test_documents_table_and_names_are_generic() -> None:
 
 
 def test_document_view_shows_how_it_was_read_and_marks_the_passage() -> None:
-    from assistant.seeds import read_seed
+    from assistant.seeds import inspect_seed
 
-    doc = read_seed(SEED, SEED.name, 2**20)
+    reading = inspect_seed(SEED, SEED.name, 2**20)
+    doc = reading.document
     spans = reading_spans(doc)
     assert "".join(doc.text[s:e] for s, e, _ in spans) == doc.text  # every character, once, in order
     kinds = {kind for _, _, kind in spans}
@@ -214,9 +215,10 @@ def test_document_view_shows_how_it_was_read_and_marks_the_passage() -> None:
     left_out = [doc.text[s:e] for s, e, kind in spans if kind == "left-out"]
     assert any("Make CT Your Homepage" in t for t in left_out)  # page furniture is shown as left out
     start = doc.text.index("Yonhap")
-    html = render_document_view(doc, (start, start + 6))
+    html = render_document_view(reading, (start, start + 6))
     assert '<mark class="nw-at" id="nw-at">Yonhap</mark>' in html
     assert "How it was read" in html and doc.title in html
+    assert "dropped: " in html  # each left-out block with the reason it was left out
 
 
 # --- uploads ---------------------------------------------------------------------------------------
