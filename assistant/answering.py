@@ -97,11 +97,13 @@ def _respond(
     from assistant.llm import llm_answer
 
     name = (
-        (settings.llm or "").partition(":")[2]
-        or getattr(chat_model, "model_name", None)
+        getattr(chat_model, "model_name", None)  # e.g. a local model's file name, not its whole path
+        or (settings.llm or "").partition(":")[2]
         or type(chat_model).__name__
     )
-    return llm_answer(question, hits, chat_model=chat_model, fallback=extract, model_name=str(name))
+    return llm_answer(
+        question, hits, chat_model=chat_model, fallback=extract, model_name=str(name), query=x["query"]
+    )
 
 
 def extractive_answer(
