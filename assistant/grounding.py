@@ -162,8 +162,11 @@ def unsupported_reason(claim: str, quotes: Sequence[str]) -> str | None:
     missing = _missing_names(claim, quotes)
     if missing:
         return f"names what its quotes do not: {', '.join(missing)}"
-    if negated(claim) and not negated(evidence):
-        return "negates what its quotes state"
+    if negated(claim):
+        # What the claim negates must be negated in the quotes too, not merely something else.
+        denied = negated_terms(claim) & claim_terms
+        if not negated(evidence) or (denied and not denied & negated_terms(evidence)):
+            return "negates what its quotes state"
     flipped = sorted(negated_terms(evidence) & claim_terms) if not negated(claim) else []
     if flipped:
         return f"states what its quotes negate: {', '.join(flipped)}"

@@ -253,6 +253,99 @@ def test_no_passages_means_no_model_call() -> None:
     assert model.seen == []
 
 
+# --- the strict checks: names, numbers, negations, repetition, cut-off and off-question replies ---
+
+LIPPERT_SOURCE = (
+    "Mark Lippert, chief of staff to Defense Secretary Chuck Hagel, will be the next ambassador. "
+    "The US State Department did not approve the sale of THAAD launchers. "
+    "Seoul reportedly opted for the PAC-3."
+)
+LIPPERT_HIT = make_hit("p7", LIPPERT_SOURCE, ["Mark Lippert", "The US State", "Seoul reportedly"])
+
+
+def lippert(reply: str, question: str = "Who is Mark Lippert?", **kwargs: Any) -> Answer:
+    model = RecordingModel(reply=lambda _m: reply, **kwargs)
+    return llm_answer(question, [LIPPERT_HIT], chat_model=model, fallback=fallback, model_name="m")
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        ("Mark Lippert is chief of staff to Defense Secretary Chuck Hagel.", None),
+        ("Mark Lippert is a former US Army General and chief of staff.", "names what its quotes do not"),
+        ("Mark Lippert is chief of staff to the US Defense Department.", "names what its quotes do not"),
+        ("Mark Lippert is chief of staff to Defense Secretary Hagel since 2013.", "states numbers"),
+        ("Mark Lippert is not chief of staff to Chuck Hagel.", "negates what its quotes state"),
+        ("The US State Department did approve the sale of THAAD launchers.", "states what its quotes negate"),
+        ("The U.S. State Department did not approve the sale of THAAD.", None),
+    ],
+)
+def test_names_numbers_and_negations_must_be_in_the_quotes(claim: str, reason: str | None) -> None:
+    from assistant.grounding import unsupported_reason
+
+    quotes = [LIPPERT_HIT.sentence_text(i) for i in range(3)]
+    found = unsupported_reason(claim, quotes)
+    assert found == reason if reason is None else found.startswith(reason)
+
+
+def test_a_wrong_title_next_to_the_right_name_never_reaches_the_user() -> None:
+    answer = lippert(
+        "Mark Lippert is a former US Army General who served as the Chief of Staff to the US Army [1]. "
+        "Mark Lippert is chief of staff to Defense Secretary Chuck Hagel [1]."
+    )
+    assert answer.text == "Mark Lippert is chief of staff to Defense Secretary Chuck Hagel. [1]"
+    assert "Army" not in answer.text and answer.dropped == 1
+    assert answer.citations[0].quote == sentence_at(LIPPERT_SOURCE, "Mark Lippert")
+
+
+def test_a_repetition_loop_is_shown_once_and_a_cut_off_sentence_not_at_all() -> None:
+    loop = "Mark Lippert is chief of staff to Chuck Hagel [1]. He is chief of staff to Chuck Hagel [1]. "
+    answer = lippert(loop * 3 + "Mark Lippert will be the next ambassador.")
+    assert answer.text == (
+        "Mark Lippert is chief of staff to Chuck Hagel. [1] Mark Lippert will be the next ambassador. [1]"
+    )
+    assert answer.dropped == 0 and answer.notice is None
+    cut = CutOff(reply=loop + "Mark Lippert will be the next ambassador to $1.")
+    answer = llm_answer("Who is Mark Lippert?", [LIPPERT_HIT], chat_model=cut, fallback=fallback,
+                        model_name="m")  # fmt: skip
+    assert answer.text == "Mark Lippert is chief of staff to Chuck Hagel. [1]"
+    assert "cut off by the token limit" in answer.notice and answer.dropped == 0
+
+
+class CutOff(BaseChatModel):
+    """A model whose reply stopped at its token limit (finish_reason "length", as OpenAI reports it)."""
+
+    reply: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "cut-off"
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:  # fmt: skip
+        message = AIMessage(self.reply, response_metadata={"finish_reason": "length"})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def test_a_lead_in_ending_in_a_colon_is_not_a_claim() -> None:
+    answer = lippert("The answer to the question is: Mark Lippert is chief of staff to Chuck Hagel.")
+    assert answer.text == "Mark Lippert is chief of staff to Chuck Hagel. [1]" and answer.dropped == 0
+
+
+def test_a_supported_answer_beside_the_question_falls_back_when_extractive_abstains() -> None:
+    copied = "Seoul reportedly opted for the PAC-3."
+    abstains = Answer("q", "The article doesn't say.", (), abstained=True)
+    model = RecordingModel(reply=lambda _m: copied)
+    answer = llm_answer("Who won the football match?", [LIPPERT_HIT], chat_model=model,
+                        fallback=lambda: abstains, model_name="m")  # fmt: skip
+    assert answer.abstained and answer.text == abstains.text
+    assert answer.notice.startswith("The language model (m) did not answer the question")
+    # The same reply stays when the extractive answerer finds an answer (the words may differ).
+    answer = llm_answer("Which missile was chosen?", [LIPPERT_HIT], chat_model=model, fallback=fallback,
+                        model_name="m")  # fmt: skip
+    assert answer.text == "Seoul reportedly opted for the PAC-3. [1]"
+
+
 # --- prompt and injection --------------------------------------------------------------------
 
 
