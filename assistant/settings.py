@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="API key for the LLM provider, if it needs one.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back.")
     llm_max_tokens: int = Field(
-        200, ge=16, le=4096, description="Most tokens a local (local:<path>) model writes per answer."
+        128, ge=16, le=4096, description="Most tokens a local (local:<path>) model writes per answer."
     )
     host: str = Field("127.0.0.1", description="Web chat bind address.")
     port: int = Field(7860, ge=0, le=65535, description="Web chat port (0 picks a free one).")
