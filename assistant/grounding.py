@@ -19,6 +19,8 @@ from assistant.lexical import STOPWORDS, stem, tokens
 MIN_OVERLAP = 0.5
 #: Fewest shared content words for a sentence to count as supported (fewer if it has fewer).
 MIN_SHARED = 2
+#: Share of a sentence's content words that one quote alone must hold (the others add detail).
+MIN_ANCHOR = 0.5
 #: Most passage sentences quoted as evidence for one answer sentence.
 MAX_QUOTES = 3
 
@@ -156,6 +158,11 @@ def unsupported_reason(claim: str, quotes: Sequence[str]) -> str | None:
     covered = claim_terms & terms(evidence)
     if len(covered) < MIN_OVERLAP * len(claim_terms) or len(covered) < min(MIN_SHARED, len(claim_terms)):
         return f"shares too few words with its quotes ({len(covered)} of {len(claim_terms)})"
+    anchor = max(len(claim_terms & terms(q)) for q in quotes)
+    if anchor < MIN_ANCHOR * len(claim_terms):
+        # Stitched from scattered words: "the range of the PAC-3 is 100 miles" from one sentence
+        # naming the PAC-3 and another giving THAAD's 100 miles.
+        return f"no one quote says most of it ({anchor} of {len(claim_terms)} words)"
     missing = sorted(t for t in claim_terms - covered if t[0].isdigit())
     if missing:
         return f"states numbers its quotes do not: {', '.join(missing)}"

@@ -107,10 +107,11 @@ def llm_answer(
     kept: list[tuple[str, list[Quote]]] = []
     said: set[str] = set()
     dropped = 0
+    asked = terms(f"{question} {query or ''}")
     for sentence in sentences:
         claim = terms(strip_markers(sentence))
-        if not re.search(r"\w", strip_markers(sentence)) or (claim and claim <= said):
-            continue  # only markers, or nothing new: a repetition in other words
+        if len(claim) < 2 or claim <= said or claim <= asked:
+            continue  # a fragment ("Normans)"), a repetition in other words, or the question echoed
         quotes = supporting_quotes(sentence, hits)
         if quotes:
             kept.append((sentence, quotes))
@@ -121,7 +122,6 @@ def llm_answer(
         none = raw.upper().startswith("NOT IN DOCUMENTS")
         why = "found no answer in the passages" if none else "gave no answer the passages support"
         return _fall_back(fallback, f"The language model ({model_name}) {why}", dropped)
-    asked = terms(f"{question} {query or ''}")
     if asked and not any(asked & terms(strip_markers(sentence)) for sentence, _ in kept):
         # Supported but perhaps beside the point: a small model often copies an unrelated passage
         # sentence. Two signals must agree before it is overruled: no word of the question in the

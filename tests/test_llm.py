@@ -346,6 +346,24 @@ def test_a_supported_answer_beside_the_question_falls_back_when_extractive_absta
     assert answer.text == "Seoul reportedly opted for the PAC-3. [1]"
 
 
+def test_fragments_and_echoes_of_the_question_are_not_answers() -> None:
+    reply = (
+        "Normans) [1]. The passage about who Mark Lippert is [n] [1]. "
+        "Mark Lippert is chief of staff to Chuck Hagel [1]."
+    )
+    answer = lippert(reply)
+    assert answer.text == "Mark Lippert is chief of staff to Chuck Hagel. [1]" and answer.notice is None
+
+
+def test_a_claim_stitched_from_scattered_quotes_is_dropped() -> None:
+    from assistant.grounding import unsupported_reason
+
+    # A real SmolLM2 reply: the PAC-3 is named in one sentence, THAAD's 100 miles in another.
+    claim = "The range of the PAC-3 is 100 miles."
+    reason = unsupported_reason(claim, [sentence_at(SOURCE, SALE), sentence_at(SOURCE, THAAD)])
+    assert reason is not None and reason.startswith("no one quote says most of it")
+
+
 # --- prompt and injection --------------------------------------------------------------------
 
 
@@ -377,7 +395,8 @@ def test_an_injected_instruction_cannot_smuggle_text_next_to_a_good_answer() -> 
     model = RecordingModel(reply=half_obedient)
     answer = llm_answer("What does THAAD do?", HITS, chat_model=model, fallback=fallback, model_name="m")
     assert answer.text == "THAAD launchers shoot down incoming missiles. [1]"
-    assert answer.answered_by == "llm:m" and answer.notice.startswith("9 sentence(s)")
+    # 9 lines of the system prompt: 7 claims dropped, 2 too short to be claims ("Rules:") left out.
+    assert answer.answered_by == "llm:m" and answer.notice.startswith("7 sentence(s)")
 
 
 # --- model failures ----------------------------------------------------------------------------

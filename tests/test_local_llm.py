@@ -94,7 +94,7 @@ def assert_grounded(answer: Answer, settings: Settings) -> None:
         assert answer.notice and "showing the extractive answer" in answer.notice
         return
     sentences = shown_sentences(answer)
-    assert sentences and "".join(t + str(n) for t, n in sentences)
+    assert sentences and all(numbers for _, numbers in sentences)
     quotes = {c.number: c.quote for c in answer.citations}
     for text, numbers in sentences:
         cited = [quotes[n] for n in numbers]
