@@ -74,8 +74,9 @@ def run_set(name: str, questions: list[EvalQuestion], settings: Settings, model:
             if chat_model is not None:
                 fallbacks += reply.answered_by == "extractive"
                 shown += reply.answered_by.startswith("llm:")
+            shown_text = reply.text if reply.answered_by != "extractive" else reply.text[:80]
             print(f"  [{label}] {q.question[:60]!r} -> {reply.answered_by} dropped={reply.dropped}",
-                  f"{reply.text[:90]!r}", flush=True)  # fmt: skip
+                  f"{shown_text!r} {reply.notice or ''}", flush=True)  # fmt: skip
         report = summarise(results)
         n = len(results)
         rows.append(
