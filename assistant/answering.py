@@ -84,12 +84,17 @@ def respond_to(evidence: Evidence, chat_model: BaseChatModel | None, settings: S
     from assistant.llm import llm_answer
 
     name = (
-        (settings.llm or "").partition(":")[2]
-        or getattr(chat_model, "model_name", None)
+        getattr(chat_model, "model_name", None)  # e.g. a local model's file name, not its whole path
+        or (settings.llm or "").partition(":")[2]
         or type(chat_model).__name__
     )
     return llm_answer(
-        evidence.question, evidence.passages, chat_model=chat_model, fallback=extract, model_name=str(name)
+        evidence.question,
+        evidence.passages,
+        chat_model=chat_model,
+        fallback=extract,
+        model_name=str(name),
+        query=evidence.query,
     )
 
 

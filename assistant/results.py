@@ -50,6 +50,9 @@ class Answer:
     confidence: float | None = None
     #: With an abstention: the closest passages, shown as related reading, never as evidence.
     related: tuple[Citation, ...] = ()
+    #: Sentences of the LLM's reply left out because their cited passages do not support them
+    #: (also when it fell back to the extractive answer; always 0 without an LLM).
+    dropped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (citations as a list of dicts)."""

@@ -55,12 +55,15 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences embedded per batch while indexing.")
     llm: str | None = Field(
         None,
-        description="Optional chat model 'provider:model' (e.g. openai:gpt-4o-mini, ollama:llama3.1); "
-        "unset means the extractive answerer.",
+        description="Optional chat model 'provider:model' (e.g. openai:gpt-4o-mini, ollama:llama3.1, "
+        "local:/path/to/model.gguf); unset means the extractive answerer.",
     )
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible or Ollama server.")
     llm_api_key: str | None = Field(None, description="API key for the LLM provider, if it needs one.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the LLM before falling back.")
+    llm_max_tokens: int = Field(
+        128, ge=16, le=4096, description="Most tokens a local (local:<path>) model writes per answer."
+    )
     host: str = Field("127.0.0.1", description="Web chat bind address.")
     port: int = Field(7860, ge=0, le=65535, description="Web chat port (0 picks a free one).")
     mcp: bool = Field(
