@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import ChatResult
 
-from assistant import answer
+from assistant import Assistant
 from assistant.chat_models import make_chat_model
 from assistant.errors import LLMError
 from assistant.grounding import MARKER, names, strip_markers, unsupported_reason
@@ -27,7 +27,6 @@ from assistant.lexical import tokens
 from assistant.llm import llm_answer
 from assistant.local_model import LocalChatModel, load_model
 from assistant.results import Answer
-from assistant.retrieval import Searcher
 from assistant.settings import Settings
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -115,7 +114,7 @@ def test_real_model_answers_only_what_the_cited_passages_support(
 ) -> None:
     replies = Replies()
     model = smollm2.with_config(callbacks=[replies])
-    result = answer(question, settings=local_settings, chat_model=model)  # type: ignore[arg-type]
+    result = Assistant(local_settings, chat_model=model).answer(question)  # type: ignore[arg-type]
     assert replies.texts and replies.texts[0].strip(), "the real model was not asked"
     assert "army general" not in result.text.lower()
     assert_grounded(result, local_settings)
@@ -142,7 +141,7 @@ class NaivePrompt(BaseChatModel):
 @pytest.mark.local_llm
 def test_a_real_hallucination_is_caught(smollm2: BaseChatModel, local_settings: Settings) -> None:
     question = "Who is Mark Lippert?"
-    searcher = Searcher(local_settings)
+    searcher = Assistant(local_settings).searcher
     hits = searcher.search(question, 2, searcher.embed_query(question))
     data = "\n\n".join(f"[{i}] {h.text}" for i, h in enumerate(hits, 1))
     prompt = f"Passages:\n{data}\n\nQuestion: {question}\nAnswer in one sentence, citing the passage as [n]."
@@ -173,7 +172,7 @@ def test_a_slow_local_model_times_out_and_falls_back(
     with pytest.raises(TimeoutError):
         slow.invoke([HumanMessage("Write a long story about the sea.")])
     question = QUESTIONS[0]
-    searcher = Searcher(local_settings)
+    searcher = Assistant(local_settings).searcher
     hits = searcher.search(question, 2, searcher.embed_query(question))
     started = time.monotonic()
     result = llm_answer(question, hits, chat_model=slow, fallback=lambda: Answer(question, "E.", (), False),
