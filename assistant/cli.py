@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -23,13 +24,38 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except AssistantError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(1)
+            _fail(str(exc))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                _fail("No space left on the device: free space or set ASSISTANT_INDEX_DIR.")
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}.")
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+def _fail(message: str) -> None:
+    # One line: a message from deep down (say, a file name) must not break the line.
+    click.secho(f"Error: {' '.join(message.split())}", fg="red", err=True)
+    sys.exit(1)
+
+
+def _text_argument(value: str, what: str) -> str:
+    """``value`` as clean text: bytes that were not UTF-8 on the command line reach Python as lone
+    surrogates (and a shell can pass ``$'\\ud800'`` too); they would fail deep inside the answerer."""
+    from assistant.errors import BadQuestionError
+
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadQuestionError(
+            f"The {what} holds bytes that are not UTF-8 text (at character {exc.start + 1}): "
+            "type it again, or set your terminal to UTF-8."
+        ) from None
+    return value
 
 
 def _settings(**overrides: Any) -> Any:
@@ -62,6 +88,7 @@ def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None
     """Answer QUESTION with numbered citations and their quotes."""
     from assistant.answering import answer
 
+    question = _text_argument(question, "question")
     result = answer(question, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -134,9 +161,33 @@ def evaluate(file: Path, as_json: bool, show_misses: int, split: str, limit: int
 @_clean_errors
 def web(host: str | None, port: int | None) -> None:
     """Start the web chat."""
+    from assistant.errors import PortInUseError
     from assistant.web import launch
 
-    launch(_settings(host=host, port=port))
+    settings = _settings(host=host, port=port)
+    if settings.port and _port_taken(settings.host, settings.port):
+        raise PortInUseError(settings.port)
+    try:
+        launch(settings)
+    except OSError as exc:
+        # Gradio says "Cannot find empty port" when the port was taken between the check and launch.
+        if exc.errno == errno.EADDRINUSE or "port" in str(exc).lower():
+            raise PortInUseError(settings.port) from None
+        raise
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """True when something already listens on ``host:port`` (binding it fails with EADDRINUSE)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 if __name__ == "__main__":
