@@ -129,8 +129,11 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
     if watch:
         from assistant.watch import watch_seeds
 
-        click.echo(f"Watching {settings.seeds_dir}/ for changes (Ctrl-C to stop).")
-        watch_seeds(settings, run)
+        watch_seeds(
+            settings,
+            run,
+            ready=lambda: click.echo(f"Watching {settings.seeds_dir}/ for changes (Ctrl-C to stop)."),
+        )
 
 
 @main.command("eval")

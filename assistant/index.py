@@ -99,9 +99,14 @@ def build_index(
             chunks = sum(d["passages"] for d in old_docs.values())
             return IndexReport(0, 0, 0, len(keep), chunks, skipped, False, time.perf_counter() - started)
 
-        batch = store.begin(rebuild=rebuilt)
+        compact = bool(current and not rebuilt and store.needs_compaction(current))
+        batch = store.begin(rebuild=rebuilt or compact)
         try:
-            documents = {s: old_docs[s] for s in keep} | _embed_documents(split, settings, batch, progress)
+            documents = {s: old_docs[s] for s in keep}
+            if compact and current:
+                store.copy(current, keep, batch)
+                documents = {s: d | {"born": batch.number} for s, d in documents.items()}
+            documents |= _embed_documents(split, settings, batch, progress)
             superseded = {
                 record_key(s, d["born"]): d["passages"]
                 for s, d in old_docs.items()
@@ -223,6 +228,7 @@ def _embed_documents(
             "date": doc.date,
             "author": doc.author,
             "passages": len(passages),
+            "sentences": sum(len(p.sentences) for p in passages),
         }
     return manifest
 

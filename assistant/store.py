@@ -40,7 +40,7 @@ from assistant.errors import (
     IndexVanishedError,
 )
 from assistant.settings import Settings
-from assistant.views import View, record_key
+from assistant.views import View, record_key, split_id
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -55,6 +55,9 @@ POINTER_TTL = 1.0
 #: The record layout this code writes; a manifest without it is an older index, rebuilt from scratch.
 LAYOUT = 2
 _DB = "chroma.sqlite3"
+#: Start a fresh collection pair when the records ever added to the current one pass this many
+#: times the live records (Chroma's HNSW index keeps the slots of deleted vectors).
+COMPACT_AT = 1.5
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DISK_FULL = ("database or disk is full", "no space left", "disk full", "enospc")
 _READ_ONLY = ("readonly database", "read-only", "read only file system")
@@ -70,20 +73,22 @@ class Generation:
     sentences: View
 
 
-@dataclass(frozen=True)
+@dataclass
 class Batch:
     """The records a build is writing (generation ``number``) before it is published."""
 
     number: int
     base: int  # the generation that created the collection pair written to
-    fresh: bool  # a new collection pair (first build, or model/splitter change)
+    fresh: bool  # a new collection pair (first build, model/splitter change, or compaction)
     previous: Generation | None
     passages: Any
     sentences: Any
+    written: int = 0  # records added so far
 
     def add(self, kind: str, ids: Sequence[str], embeddings: Any, metadatas: list[dict[str, Any]], **kw: Any):
         """Add records of this generation: ids get ``@<number>``, metadata ``born`` and ``doc``."""
         collection = self.passages if kind == "passages" else self.sentences
+        self.written += len(ids)
         collection.add(
             ids=[f"{i}@{self.number}" for i in ids],
             embeddings=embeddings,
@@ -333,6 +338,9 @@ class Store:
             "superseded": superseded if not batch.fresh else {},
             "stale": sum(superseded.values()) if not batch.fresh else 0,
             "purge": purge,
+            # Records ever added to this pair: Chroma's HNSW index keeps deleted ones, so this is its size.
+            "records": batch.written
+            + (int(previous.manifest.get("records", 0)) if same_pair and previous else 0),
         }
         self._call(
             self._meta().upsert, ids=[_POINTER_ID], documents=[json.dumps(manifest)], embeddings=[[1.0]]
@@ -343,8 +351,42 @@ class Store:
             self._purge(batch.base, purge)
             self._drop_pairs(keep={batch.base, manifest["previous_collections"]})
             self.remove_orphan_folders()
+            self.vacuum_if_sparse()
         except Exception as exc:  # published already; the next build finishes the clean-up
             log.warning("Clean-up after publishing generation %d failed: %s", batch.number, exc)
+
+    def needs_compaction(self, current: Generation) -> bool:
+        """True when superseded records fill as much of the collections as live ones (see copy)."""
+        docs = current.manifest["documents"].values()
+        live = sum(d["passages"] + d.get("sentences", 0) for d in docs)
+        return int(current.manifest.get("records", 0)) > COMPACT_AT * max(live, 1)
+
+    def copy(self, current: Generation, sources: set[str], batch: Batch) -> None:
+        """Copy these documents' records, vectors included, into ``batch`` (a fresh pair).
+
+        Chroma never reclaims the slots of deleted vectors, so once superseded records outweigh the
+        live ones a build starts a fresh pair from the live records (no re-embedding); the old pair is
+        dropped, folder and all, one generation later. Amortised, each record is copied about once.
+        """
+        born = {s: current.manifest["documents"][s]["born"] for s in sources}
+        plain = [pid for pid in current.passages.live_ids() if pid.rsplit("::", 1)[0] in born]
+        include = ["embeddings", "documents", "metadatas"]
+        for start in range(0, len(plain), 1000):
+            page = current.passages.get(ids=plain[start : start + 1000], include=include)
+            batch.add(
+                "passages", page["ids"], page["embeddings"], page["metadatas"], documents=page["documents"]
+            )
+        where = {"doc": {"$in": [record_key(s, b) for s, b in born.items()]}}
+        raw = current.sentences.collection
+        offset = 0
+        while True:
+            page = raw.get(where=where, include=["embeddings", "metadatas"], limit=1000, offset=offset)
+            if not page["ids"]:
+                break
+            batch.add(
+                "sentences", [split_id(i)[0] for i in page["ids"]], page["embeddings"], page["metadatas"]
+            )
+            offset += len(page["ids"])
 
     def discard(self, batch: Batch) -> None:
         """Remove what an unpublished build wrote (it failed); errors are left to the next build."""
@@ -402,6 +444,26 @@ class Store:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
         return removed
+
+    def vacuum_if_sparse(self, share: float = 0.25) -> bool:
+        """Give free pages of ``chroma.sqlite3`` back to the disk once they are ``share`` of the file.
+
+        SQLite reuses freed pages but never shrinks the file by itself; after a dropped collection
+        pair a quarter or more of it is free. A busy database (a reader mid-query) is left for later.
+        """
+        if self.settings.chroma_host or not self.db_path.exists():
+            return False
+        try:
+            with contextlib.closing(sqlite3.connect(self.db_path, timeout=5, isolation_level=None)) as db:
+                free = db.execute("PRAGMA freelist_count").fetchone()[0]
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                if free <= share * pages:
+                    return False
+                db.execute("VACUUM")
+                return True
+        except sqlite3.Error as exc:
+            log.info("Not compacting %s now: %s", self.db_path, exc)
+            return False
 
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:

@@ -49,11 +49,13 @@ def watch_seeds(
     debounce: float = 1.0,
     stop: threading.Event | None = None,
     force_polling: bool | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Call ``rebuild`` whenever the seeds folder changed and then stayed still for ``debounce`` seconds.
 
     Runs until ``stop`` is set or Ctrl-C. An AssistantError from ``rebuild`` (say, every seed is
     bad, or another build holds the lock) is printed and watching goes on; anything else propagates.
+    ``ready`` is called once the watcher is in place (changes from then on are seen).
     """
     from watchfiles import watch
 
@@ -70,7 +72,15 @@ def watch_seeds(
             stop_event=stop,
             force_polling=force_polling,
             raise_interrupt=False,
+            # An empty yield each half second while nothing happens: the first one says we are watching.
+            yield_on_timeout=True,
+            rust_timeout=500,
         ):
+            if ready:
+                ready()
+                ready = None
+            if not _changes:
+                continue
             try:
                 rebuild()
             except AssistantError as exc:
