@@ -17,14 +17,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant import generations
+from assistant.disk import check_space
 from assistant.embedding import embed, fingerprint
 from assistant.errors import NoSeedsError
+from assistant.generations import Batch
 from assistant.passages import SPLITTER_VERSION, Passage, passage_text, split_document
 from assistant.results import IndexReport
 from assistant.seeds import RawSeed, SeedDocument, SeedProblem, parse_seed, scan_seeds
 from assistant.settings import Settings
-from assistant.store import Batch, Store
-from assistant.views import record_key
+from assistant.store import Store
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
@@ -99,23 +101,22 @@ def build_index(
             chunks = sum(d["passages"] for d in old_docs.values())
             return IndexReport(0, 0, 0, len(keep), chunks, skipped, False, time.perf_counter() - started)
 
-        compact = bool(current and not rebuilt and store.needs_compaction(current))
-        batch = store.begin(rebuild=rebuilt or compact)
+        merge = set() if rebuilt else generations.to_merge(current, {doc.source for doc, _ in split} | gone)
+        copied = {s for s in keep if int(old_docs[s]["born"]) in merge}
+        writing = sum(len(passages) + sum(len(p.sentences) for p in passages) for _, passages in split)
+        writing += sum(old_docs[s]["passages"] + old_docs[s].get("sentences", 0) for s in copied)
+        check_space(settings, writing)
+        batch = generations.begin(store, current)
         try:
             documents = {s: old_docs[s] for s in keep}
-            if compact and current:
-                store.copy(current, keep, batch)
-                documents = {s: d | {"born": batch.number} for s, d in documents.items()}
+            if current and copied:
+                generations.copy(current, copied, batch)
+                documents |= {s: old_docs[s] | {"born": batch.number} for s in copied}
             documents |= _embed_documents(split, settings, batch, progress)
-            superseded = {
-                record_key(s, d["born"]): d["passages"]
-                for s, d in old_docs.items()
-                if documents.get(s) is not d
-            }
             manifest = {"fingerprint": target, "documents": documents, "built_at": time.time()}
-            store.publish(batch, manifest, superseded)
+            generations.publish(store, batch, manifest)
         except BaseException:
-            store.discard(batch)
+            generations.discard(store, batch)
             raise
     chunks = sum(d["passages"] for d in documents.values())
     return IndexReport(

@@ -1,17 +1,13 @@
 """The Chroma store behind the index, embedded (``index/``) or on a Chroma server.
 
-Builds never change what readers see. The index is one pair of collections (passages and
-sentences) changed in place, plus one pointer record holding the manifest of the published
-*generation*. Each record carries the generation that wrote it (``born``, also the end of its id);
-the manifest lists each live document with the generation of its records. A reader at generation
-N sees exactly those records (:class:`View`), so a build adds the new versions beside the old ones,
-flips the pointer, and deletes the superseded records one generation later (a reader may still be
-answering from the previous one). A build costs what changed, not the size of the index.
-
-A killed build leaves only records born after the published generation: the next build deletes
-them first. A model or splitter change writes a new pair of collections; the pair before the
-previous one is dropped, and since Chroma leaves a dropped collection's HNSW folder on disk, folders
-that no segment in ``chroma.sqlite3`` names are removed too.
+Builds never change what readers see. Each build writes its new and changed documents into a
+collection pair (passages, sentences) of its own and then flips one pointer record to a manifest
+naming, for each live document, the build whose pair holds it (generations.py). Readers follow the
+pointer and read each document from that pair only (views.py), so they see the old index or the
+new one, never a half-built mix; a build killed midway leaves only an unreferenced pair, which the
+next build drops. This module holds the client, the pointer and the collections, and turns a lost
+server, a full disk or an index folder deleted or made read-only under a running app into one
+clear error each.
 """
 
 from __future__ import annotations
@@ -21,12 +17,10 @@ import errno
 import json
 import logging
 import os
-import re
 import shutil
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +34,7 @@ from assistant.errors import (
     IndexVanishedError,
 )
 from assistant.settings import Settings
-from assistant.views import View, record_key, split_id
+from assistant.views import View
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -52,13 +46,9 @@ log = logging.getLogger(__name__)
 _POINTER_ID = "current"
 #: How long a reader trusts the pointer it read before looking again (another process may rebuild).
 POINTER_TTL = 1.0
-#: The record layout this code writes; a manifest without it is an older index, rebuilt from scratch.
-LAYOUT = 2
+#: The manifest layout this code writes; a manifest without it is an older index, rebuilt from scratch.
+LAYOUT = 3
 _DB = "chroma.sqlite3"
-#: Start a fresh collection pair when the records ever added to the current one pass this many
-#: times the live records (Chroma's HNSW index keeps the slots of deleted vectors).
-COMPACT_AT = 1.5
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DISK_FULL = ("database or disk is full", "no space left", "disk full", "enospc")
 _READ_ONLY = ("readonly database", "read-only", "read only file system")
 
@@ -71,32 +61,6 @@ class Generation:
     manifest: dict[str, Any]
     passages: View
     sentences: View
-
-
-@dataclass
-class Batch:
-    """The records a build is writing (generation ``number``) before it is published."""
-
-    number: int
-    base: int  # the generation that created the collection pair written to
-    fresh: bool  # a new collection pair (first build, model/splitter change, or compaction)
-    previous: Generation | None
-    passages: Any
-    sentences: Any
-    written: int = 0  # records added so far
-
-    def add(self, kind: str, ids: Sequence[str], embeddings: Any, metadatas: list[dict[str, Any]], **kw: Any):
-        """Add records of this generation: ids get ``@<number>``, metadata ``born`` and ``doc``."""
-        collection = self.passages if kind == "passages" else self.sentences
-        self.written += len(ids)
-        collection.add(
-            ids=[f"{i}@{self.number}" for i in ids],
-            embeddings=embeddings,
-            metadatas=[
-                m | {"born": self.number, "doc": record_key(m["source"], self.number)} for m in metadatas
-            ],
-            **kw,
-        )
 
 
 def describe(settings: Settings) -> str:
@@ -227,6 +191,8 @@ class Store:
                 raise ChromaUnreachableError(host, self.settings.chroma_port, type(exc).__name__) from exc
             if any(words in text for words in _DISK_FULL):
                 raise DiskFullError(self.settings.index_dir if not host else describe(self.settings)) from exc
+            if not host and _nearly_full(self.settings.index_dir):
+                raise DiskFullError(self.settings.index_dir) from exc  # Chroma's message rarely says so
             if not host and any(words in text for words in _READ_ONLY):
                 if _file_id(self.db_path) != self._db_id:
                     raise IndexVanishedError(describe(self.settings)) from exc
@@ -253,7 +219,8 @@ class Store:
     def _name(self, base: int, kind: str) -> str:
         return f"{self.prefix}-g{base}-{kind}"
 
-    def _pair(self, base: int, create: bool = False) -> tuple[Any, Any]:
+    def pair(self, base: int, create: bool = False) -> tuple[Any, Any]:
+        """The (passages, sentences) collections written by generation ``base``."""
         with self._lock:
             if base not in self._pairs:
                 self._pairs[base] = (
@@ -278,14 +245,18 @@ class Store:
                 return None
             number = int(manifest["generation"])
             if self._current is None or self._current.number != number:
-                passages, sentences = self._pair(int(manifest["collections"]))
                 docs = manifest["documents"]
-                stale = int(manifest.get("stale", 0))
+                stats = {int(n): v for n, v in manifest["pairs"].items()}
+                pairs = {n: self.pair(n) for n in stats}
+                live: dict[int, int] = {}
+                for d in docs.values():
+                    live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+                stale = {n: v["passages"] - live.get(n, 0) for n, v in stats.items()}
                 self._current = Generation(
                     number,
                     manifest,
-                    View(passages, "passages", docs, stale),
-                    View(sentences, "sentences", docs, stale),
+                    View({n: p for n, (p, _) in pairs.items()}, "passages", docs, stale),
+                    View({n: q for n, (_, q) in pairs.items()}, "sentences", docs),
                 )
             return self._current
 
@@ -296,10 +267,10 @@ class Store:
             raise IndexMissingError(describe(self.settings))
         return generation
 
-    # --- writing (under writer_lock) ----------------------------------------------------------------
+    # --- collection pairs -------------------------------------------------------------------------
 
-    def bases(self) -> set[int]:
-        """The generations that created the collection pairs now in the store."""
+    def pair_numbers(self) -> set[int]:
+        """The generations whose collection pairs are in the store now."""
         numbers = set()
         for item in self._call(self.client.list_collections):
             name = getattr(item, "name", item)
@@ -308,162 +279,23 @@ class Store:
                 numbers.add(int(parts[1][1:]))
         return numbers
 
-    def begin(self, *, rebuild: bool) -> Batch:
-        """Start generation N+1: clear what killed builds left, then the collections to write into."""
-        self.check_folder(repair=True)
-        current = self.current(fresh=True)
-        self._clean(current)
-        number = (current.number if current else 0) + 1
-        if current is None or rebuild:
-            passages, sentences = self._pair(number, create=True)
-            return Batch(number, number, True, current, passages, sentences)
-        base = int(current.manifest["collections"])
-        passages, sentences = self._pair(base)
-        return Batch(number, base, False, current, passages, sentences)
+    def drop_pairs(self, keep: set[int]) -> None:
+        """Delete every collection pair but ``keep`` (a dropped pair's folder: remove_orphan_folders)."""
+        for number in self.pair_numbers() - keep:
+            with self._lock:
+                self._pairs.pop(number, None)
+            for kind in ("passages", "sentences"):
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(self._name(number, kind))
 
-    def publish(self, batch: Batch, manifest: dict[str, Any], superseded: dict[str, int]) -> None:
-        """Point readers at ``batch`` (one atomic upsert), then delete what no reader can still use.
-
-        ``superseded`` are the passage counts of the document versions this build replaced or
-        removed (``record_key``s); they stay one generation for readers still on the previous one.
-        """
-        previous = batch.previous
-        same_pair = previous is not None and not batch.fresh
-        purge = list(previous.manifest.get("superseded", {})) if same_pair and previous else []
-        manifest = manifest | {
-            "layout": LAYOUT,
-            "generation": batch.number,
-            "collections": batch.base,
-            "previous_collections": int(previous.manifest["collections"]) if previous else batch.base,
-            "superseded": superseded if not batch.fresh else {},
-            "stale": sum(superseded.values()) if not batch.fresh else 0,
-            "purge": purge,
-            # Records ever added to this pair: Chroma's HNSW index keeps deleted ones, so this is its size.
-            "records": batch.written
-            + (int(previous.manifest.get("records", 0)) if same_pair and previous else 0),
-        }
+    def publish_manifest(self, manifest: dict[str, Any]) -> None:
+        """Point readers at ``manifest``'s generation: one atomic upsert of the pointer record."""
+        manifest = manifest | {"layout": LAYOUT}
         self._call(
             self._meta().upsert, ids=[_POINTER_ID], documents=[json.dumps(manifest)], embeddings=[[1.0]]
         )
         with self._lock:
             self._read_at = 0.0
-        try:
-            self._purge(batch.base, purge)
-            self._drop_pairs(keep={batch.base, manifest["previous_collections"]})
-            self.remove_orphan_folders()
-            self.vacuum_if_sparse()
-        except Exception as exc:  # published already; the next build finishes the clean-up
-            log.warning("Clean-up after publishing generation %d failed: %s", batch.number, exc)
-
-    def needs_compaction(self, current: Generation) -> bool:
-        """True when superseded records fill as much of the collections as live ones (see copy)."""
-        docs = current.manifest["documents"].values()
-        live = sum(d["passages"] + d.get("sentences", 0) for d in docs)
-        return int(current.manifest.get("records", 0)) > COMPACT_AT * max(live, 1)
-
-    def copy(self, current: Generation, sources: set[str], batch: Batch) -> None:
-        """Copy these documents' records, vectors included, into ``batch`` (a fresh pair).
-
-        Chroma never reclaims the slots of deleted vectors, so once superseded records outweigh the
-        live ones a build starts a fresh pair from the live records (no re-embedding); the old pair is
-        dropped, folder and all, one generation later. Amortised, each record is copied about once.
-        """
-        born = {s: current.manifest["documents"][s]["born"] for s in sources}
-        plain = [pid for pid in current.passages.live_ids() if pid.rsplit("::", 1)[0] in born]
-        include = ["embeddings", "documents", "metadatas"]
-        for start in range(0, len(plain), 1000):
-            page = current.passages.get(ids=plain[start : start + 1000], include=include)
-            batch.add(
-                "passages", page["ids"], page["embeddings"], page["metadatas"], documents=page["documents"]
-            )
-        where = {"doc": {"$in": [record_key(s, b) for s, b in born.items()]}}
-        raw = current.sentences.collection
-        offset = 0
-        while True:
-            page = raw.get(where=where, include=["embeddings", "metadatas"], limit=1000, offset=offset)
-            if not page["ids"]:
-                break
-            batch.add(
-                "sentences", [split_id(i)[0] for i in page["ids"]], page["embeddings"], page["metadatas"]
-            )
-            offset += len(page["ids"])
-
-    def discard(self, batch: Batch) -> None:
-        """Remove what an unpublished build wrote (it failed); errors are left to the next build."""
-        try:
-            if batch.fresh:
-                self._drop_pairs(keep=self._keep(batch.previous))
-            else:
-                for collection in (batch.passages, batch.sentences):
-                    collection.delete(where={"born": {"$gte": batch.number}})
-            self.remove_orphan_folders()
-        except Exception as exc:
-            log.warning("Could not remove the records of the failed build: %s", exc)
-
-    def _keep(self, current: Generation | None) -> set[int]:
-        if current is None:
-            return set()
-        return {int(current.manifest["collections"]), int(current.manifest["previous_collections"])}
-
-    def _clean(self, current: Generation | None) -> None:
-        """Remove what killed builds left: unpublished pairs and records, unfinished purges, folders."""
-        self._drop_pairs(keep=self._keep(current))
-        if current is not None:
-            base = int(current.manifest["collections"])
-            for collection in self._pair(base):
-                collection.delete(where={"born": {"$gt": current.number}})
-            self._purge(base, current.manifest.get("purge", []))
-        self.remove_orphan_folders()
-
-    def _purge(self, base: int, keys: Sequence[str]) -> None:
-        if keys:
-            for collection in self._pair(base):
-                collection.delete(where={"doc": {"$in": list(keys)}})
-
-    def _drop_pairs(self, keep: set[int]) -> None:
-        for base in self.bases() - keep:
-            with self._lock:
-                self._pairs.pop(base, None)
-            for kind in ("passages", "sentences"):
-                with contextlib.suppress(Exception):
-                    self.client.delete_collection(self._name(base, kind))
-
-    def remove_orphan_folders(self) -> list[str]:
-        """Delete HNSW segment folders no collection uses (Chroma keeps them after delete_collection).
-
-        Only segments listed in ``chroma.sqlite3`` are in use; every other UUID-named folder in the
-        index folder belongs to a dropped collection. Returns the names removed.
-        """
-        if self.settings.chroma_host or not self.db_path.exists():
-            return []
-        with contextlib.closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)) as db:
-            live = {row[0] for row in db.execute("SELECT id FROM segments")}
-        removed = []
-        for entry in self.settings.index_dir.iterdir():
-            if _UUID.fullmatch(entry.name) and entry.is_dir() and entry.name not in live:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry.name)
-        return removed
-
-    def vacuum_if_sparse(self, share: float = 0.25) -> bool:
-        """Give free pages of ``chroma.sqlite3`` back to the disk once they are ``share`` of the file.
-
-        SQLite reuses freed pages but never shrinks the file by itself; after a dropped collection
-        pair a quarter or more of it is free. A busy database (a reader mid-query) is left for later.
-        """
-        if self.settings.chroma_host or not self.db_path.exists():
-            return False
-        try:
-            with contextlib.closing(sqlite3.connect(self.db_path, timeout=5, isolation_level=None)) as db:
-                free = db.execute("PRAGMA freelist_count").fetchone()[0]
-                pages = db.execute("PRAGMA page_count").fetchone()[0]
-                if free <= share * pages:
-                    return False
-                db.execute("VACUUM")
-                return True
-        except sqlite3.Error as exc:
-            log.info("Not compacting %s now: %s", self.db_path, exc)
-            return False
 
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:
@@ -505,6 +337,15 @@ class _Guarded:
         if not callable(attr):
             return attr
         return lambda *args, **kwargs: self._call(attr, *args, **kwargs)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return (
+            shutil.disk_usage(folder).free < 2 * 2**20
+        )  # below this, an unexplained Chroma failure means a full disk
+    except OSError:
+        return False
 
 
 def _looks_like_connection_error(text: str) -> bool:

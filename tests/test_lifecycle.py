@@ -249,8 +249,7 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     marked = gen1.sentences.get(where={"source": "s0.txt"}, include=["embeddings"])["ids"][0]
     mark = [0.0] * 384
     mark[7] = 1.0
-    stored_before = set(gen1.passages.collection.get(include=[])["ids"])
-    gen1.sentences.collection.update(ids=[f"{marked}@{gen1.number}"], embeddings=[mark])
+    gen1.sentences.pairs[gen1.number].update(ids=[marked], embeddings=[mark])
 
     (settings.seeds_dir / "s1.txt").write_text(story(1, version=1), encoding="utf-8")  # changed
     (settings.seeds_dir / "s2.txt").unlink()  # deleted
@@ -271,12 +270,14 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     ]
     got = gen2.sentences.get(ids=[marked], include=["embeddings"])
     assert list(got["embeddings"][0]) == pytest.approx(mark), "unchanged document was re-embedded"
-    # In place: the unchanged documents' records are the very same records (not copies), and the
-    # build wrote only the new and changed documents' passages beside them.
-    stored_after = set(gen2.passages.collection.get(include=[])["ids"])
-    written = stored_after - stored_before
-    assert {i.split("::")[0] for i in written} == {"s1.txt", "s9.txt"}
-    assert {i for i in stored_before if i.startswith(("s0.txt", "s3.txt", "s4.txt"))} <= stored_after
+    # The unchanged documents' records are the very same records (read from the first build's
+    # collections, not copied), and the build wrote only the new and changed documents.
+    docs = gen2.manifest["documents"]
+    assert {s: docs[s]["born"] for s in ("s0.txt", "s3.txt", "s4.txt")} == dict.fromkeys(
+        ("s0.txt", "s3.txt", "s4.txt"), gen1.number
+    )
+    written = gen2.passages.pairs[gen2.number].get(include=["metadatas"])["metadatas"]
+    assert {m["source"] for m in written} == {"s1.txt", "s9.txt"}
     # Passages of the deleted document are gone; the changed one holds only its new text.
     assert gen2.passages.get(where={"source": "s2.txt"})["ids"] == []
     texts = " ".join(gen2.passages.get(where={"source": "s1.txt"})["documents"])
@@ -348,14 +349,14 @@ def test_second_writer_exits_with_a_clear_message_or_waits(settings_for):
 
 
 def assert_clean(store: Store) -> None:
-    """Nothing but the current and the previous generation is left: no unpublished records, no
-    collection pairs beyond those two, no orphaned HNSW folders."""
+    """Nothing but what the current and the previous generation read is left: no collections of
+    unpublished builds, no orphaned HNSW folders."""
+    from assistant.disk import remove_orphan_folders
+
     current = store.current(fresh=True)
-    keep = {current.manifest["collections"], current.manifest["previous_collections"]}
-    assert store.bases() <= keep, "orphan collections left"
-    passages = current.passages.collection
-    assert passages.get(where={"born": {"$gt": current.number}}, include=[])["ids"] == [], "orphan records"
-    assert store.remove_orphan_folders() == [], "orphan folders left"
+    keep = {int(n) for n in current.manifest["pairs"]} | set(current.manifest["previous_pairs"])
+    assert store.pair_numbers() <= keep, "orphan collections left"
+    assert remove_orphan_folders(store.settings) == [], "orphan folders left"
 
 
 # --- atomic: killed builds ------------------------------------------------------------------------

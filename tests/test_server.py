@@ -27,6 +27,7 @@ from test_lifecycle import (
 )
 
 from assistant import Settings, answer, build_index
+from assistant.disk import remove_orphan_folders
 from assistant.errors import ChromaUnreachableError
 from assistant.index import indexed_documents
 from assistant.store import Store
@@ -44,9 +45,9 @@ def test_server_mode_holds_the_index_and_answers_like_embedded(server, tmp_path)
         assert citations(answer(q, settings=remote)) == citations(answer(q, settings=local)), q
     # The vectors are on the server, not in index_dir (which only holds the writer's lock file).
     assert [p.name for p in remote.index_dir.iterdir()] == [".build.lock"]
-    assert Store(remote).remove_orphan_folders() == []  # nothing to sweep on a server
     names = {c.name for c in Store(remote).client.list_collections()}
     assert {"same-meta", "same-g1-passages", "same-g1-sentences"} <= names
+    assert remove_orphan_folders(remote) == []  # nothing to sweep on a server
 
 
 def test_an_unreachable_server_is_one_clear_error_naming_host_and_port(tmp_path):
