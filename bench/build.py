@@ -213,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> Section:
         )
         with EmbedCounter() as one_count:
             t_one, one = common.timed(lambda: build_index(settings, progress=False))
+        from assistant.passages import split_document
+        from assistant.seeds import read_seed
+
+        doc = read_seed(changed, changed.name, 2**30)
+        doc_sentences = sum(len(p.sentences) for p in split_document(doc, settings.passage_chars))
         full_bytes = folder_bytes(settings.index_dir)
         added_path = base / "seeds" / "zz-added-article.txt"
         # An article of ordinary length: the first one again, as a follow-up story under a new name.
@@ -230,11 +235,6 @@ def main(argv: Sequence[str] | None = None) -> Section:
             t_r, _ = common.timed(lambda: build_index(settings, progress=False))
             t_rebuilds += t_r
             sizes.append(folder_bytes(settings.index_dir))
-        from assistant.passages import split_document
-        from assistant.seeds import read_seed
-
-        doc = read_seed(changed, changed.name, 2**30)
-        doc_sentences = sum(len(p.sentences) for p in split_document(doc, settings.passage_chars))
         section.figures["incremental"] = {
             "full_seconds": t_build,
             "noop_seconds": t_noop,
