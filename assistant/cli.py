@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -23,13 +24,38 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except AssistantError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(1)
+            _fail(str(exc))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                _fail("No space left on the device: free space or set ASSISTANT_INDEX_DIR.")
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}.")
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
 
     return wrapper
+
+
+def _fail(message: str) -> None:
+    # One line: a message from deep down (say, a file name) must not break the line.
+    click.secho(f"Error: {' '.join(message.split())}", fg="red", err=True)
+    sys.exit(1)
+
+
+def _text_argument(value: str, what: str) -> str:
+    """``value`` as clean text: bytes that were not UTF-8 on the command line reach Python as lone
+    surrogates (and a shell can pass ``$'\\ud800'`` too); they would fail deep inside the answerer."""
+    from assistant.errors import BadQuestionError
+
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadQuestionError(
+            f"The {what} holds bytes that are not UTF-8 text (at character {exc.start + 1}): "
+            "type it again, or set your terminal to UTF-8."
+        ) from None
+    return value
 
 
 def _settings(**overrides: Any) -> Any:
@@ -62,6 +88,7 @@ def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None
     """Answer QUESTION with numbered citations and their quotes."""
     from assistant import answer
 
+    question = _text_argument(question, "question")
     result = answer(question, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -102,8 +129,11 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
     if watch:
         from assistant.watch import watch_seeds
 
-        click.echo(f"Watching {settings.seeds_dir}/ for changes (Ctrl-C to stop).")
-        watch_seeds(settings, run)
+        watch_seeds(
+            settings,
+            run,
+            ready=lambda: click.echo(f"Watching {settings.seeds_dir}/ for changes (Ctrl-C to stop)."),
+        )
 
 
 @main.command("eval")

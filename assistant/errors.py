@@ -78,3 +78,33 @@ class PortInUseError(AssistantError):
 
 class LLMError(AssistantError):
     """The optional LLM backend is misconfigured or not installed."""
+
+
+class IndexVanishedError(AssistantError):
+    """The index folder was deleted (or replaced) while the assistant was using it."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"The index folder {where} was deleted while the assistant was running: run `assistant index` "
+            "(or press Rebuild in the Documents tab) to recreate it."
+        )
+
+
+class IndexReadOnlyError(AssistantError):
+    """The index folder cannot be written."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"The index folder {where} is not writable: fix its permissions, or set ASSISTANT_INDEX_DIR "
+            "to a writable folder."
+        )
+
+
+class DiskFullError(AssistantError):
+    """The disk holding the index is full."""
+
+    def __init__(self, where: Path | str) -> None:
+        where = f"{where}/" if isinstance(where, Path) else where
+        super().__init__(
+            f"No space left on the device holding {where}: free space or set ASSISTANT_INDEX_DIR."
+        )

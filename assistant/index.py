@@ -2,30 +2,39 @@
 
 Only sentences are embedded; a passage's vector is the normalised mean of its sentences'
 vectors, so each piece of text goes through the model once and the answerer gets sentence
-vectors for free.
+vectors for free. A build reads every seed's bytes but parses and embeds only new or changed
+ones, writes them beside the published records and flips one pointer (see store.py): its cost
+follows what changed, not the size of the index.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant import generations
 from assistant.cleaning import CLEANER_VERSION
+from assistant.disk import check_space
 from assistant.embedding import embed, fingerprint
 from assistant.errors import NoSeedsError
+from assistant.generations import Batch
 from assistant.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
 from assistant.results import IndexReport
-from assistant.seeds import SeedDocument, load_seeds
+from assistant.seeds import RawSeed, SeedDocument, SeedProblem, parse_seed, scan_seeds
 from assistant.settings import Settings
-from assistant.store import Generation, Store
+from assistant.store import Store
 
 log = logging.getLogger(__name__)
+_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
-_PAGE = 1000  # records per Chroma read/write call
+#: ``progress``: a bar on stderr (True/False/None = when stderr is a terminal), or a callable
+#: ``(done, total)`` called as sentences are embedded (the web's Documents tab shows it).
+Progress = bool | Callable[[int, int], None] | None
 
 
 @dataclass(frozen=True)
@@ -51,59 +60,69 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
 def build_index(
     settings: Settings | None = None,
     *,
-    progress: bool | None = None,
+    progress: Progress = None,
     wait: bool = False,
     store: Store | None = None,
 ) -> IndexReport:
     """Bring the index in line with the seeds folder and report what changed.
 
-    Unchanged documents are copied, not re-embedded. Bad seed files are skipped with a warning
-    (and keep their previous version in the index). Readers see the old index until the new one
-    is complete. ``progress`` shows a bar (default: when stderr is a terminal); ``wait`` waits
-    for another build instead of raising IndexBusyError.
+    Unchanged documents are left in place; new and changed ones are embedded beside them and
+    published at once. Bad seed files are skipped with a reason in ``IndexReport.skipped`` (and
+    keep their previous version in the index). Readers see the old index until the new one is
+    complete. ``progress`` shows a bar (default: when stderr is a terminal) or is called with
+    ``(done, total)`` sentences; ``wait`` waits for another build instead of raising
+    IndexBusyError; ``store`` is the caller's Store (one is built from ``settings`` if missing).
+    An index folder deleted under a running app is recreated.
     """
-    settings = settings or Settings()
-    started = time.perf_counter()
+    settings = settings or (store.settings if store else Settings())
     store = store or Store(settings)
+    started = time.perf_counter()
     target = index_fingerprint(settings)
     with store.writer_lock(wait=wait):
+        store.check_folder(repair=True)
         # Read the seeds under the lock: a build that waited must see the folder as it is now.
-        documents, problems = load_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
-        if not documents:
-            raise NoSeedsError(settings.seeds_dir, len(problems))
+        raws, problems = scan_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
         current = store.current(fresh=True)
         rebuilt = bool(current and current.manifest.get("fingerprint") != target)
         old_docs: dict[str, dict[str, Any]] = current.manifest["documents"] if current else {}
         reusable = {} if rebuilt else old_docs
+        changed = [r for r in raws if reusable.get(r.source, {}).get("digest") != r.digest]
+        split, parse_problems = _parse(changed, settings)
+        problems = sorted(problems + parse_problems, key=lambda p: p.source.split("/"))
+        if not split and len(changed) == len(raws):  # nothing usable at all
+            raise NoSeedsError(settings.seeds_dir, len(problems))
         troubled = {p.source for p in problems}
-
-        fresh = [d for d in documents if reusable.get(d.source, {}).get("digest") != d.digest]
-        keep = {d.source for d in documents if d not in fresh} | (troubled & reusable.keys())
-        added = sum(d.source not in old_docs for d in fresh)
-        updated = len(fresh) - added
-        removed = len(old_docs.keys() - {d.source for d in documents} - troubled)
-        unchanged = len(keep)
+        keep = ({r.source for r in raws} - {r.source for r in changed}) | (troubled & reusable.keys())
+        added = sum(doc.source not in old_docs for doc, _ in split)
+        updated = len(split) - added
+        gone = old_docs.keys() - keep - {doc.source for doc, _ in split}
+        removed = len(gone - {doc.source for doc, _ in split} - troubled)
         skipped = tuple(str(p) for p in problems)
 
-        if current and not fresh and not removed and not rebuilt:
+        if current and not split and not gone and not rebuilt:
             chunks = sum(d["passages"] for d in old_docs.values())
-            return IndexReport(0, 0, 0, unchanged, chunks, skipped, False, time.perf_counter() - started)
+            return IndexReport(0, 0, 0, len(keep), chunks, skipped, False, time.perf_counter() - started)
 
-        number, passages_col, sentences_col = store.start_generation()
+        merge = set() if rebuilt else generations.to_merge(current, {doc.source for doc, _ in split} | gone)
+        copied = {s for s in keep if int(old_docs[s]["born"]) in merge}
+        writing = sum(len(passages) + sum(len(p.sentences) for p in passages) for _, passages in split)
+        writing += sum(old_docs[s]["passages"] + old_docs[s].get("sentences", 0) for s in copied)
+        check_space(settings, writing)
+        batch = generations.begin(store, current)
         try:
-            manifest_docs = {s: old_docs[s] for s in keep}
-            if current and keep:
-                _copy(current, keep, passages_col, sentences_col)
-            manifest_docs |= _embed_documents(fresh, settings, passages_col, sentences_col, progress)
-            store.publish(
-                number, {"fingerprint": target, "documents": manifest_docs, "built_at": time.time()}
-            )
+            documents = {s: old_docs[s] for s in keep}
+            if current and copied:
+                generations.copy(current, copied, batch)
+                documents |= {s: old_docs[s] | {"born": batch.number} for s in copied}
+            documents |= _embed_documents(split, settings, batch, progress)
+            manifest = {"fingerprint": target, "documents": documents, "built_at": time.time()}
+            generations.publish(store, batch, manifest)
         except BaseException:
-            store.discard(number)
+            generations.discard(store, batch)
             raise
-    chunks = sum(d["passages"] for d in manifest_docs.values())
+    chunks = sum(d["passages"] for d in documents.values())
     return IndexReport(
-        added, updated, removed, unchanged, chunks, skipped, rebuilt, time.perf_counter() - started
+        added, updated, removed, len(keep), chunks, skipped, rebuilt, time.perf_counter() - started
     )
 
 
@@ -111,7 +130,8 @@ def indexed_documents(
     settings: Settings | None = None, *, store: Store | None = None
 ) -> tuple[IndexedDocument, ...]:
     """The documents in the current index, sorted by source (empty when there is no index)."""
-    generation = (store or Store(settings or Settings())).current(fresh=True)
+    store = store or Store(settings or Settings())
+    generation = store.current(fresh=True)
     if generation is None:
         return ()
     return tuple(
@@ -120,46 +140,54 @@ def indexed_documents(
     )
 
 
-def _copy(current: Generation, sources: set[str], passages_col: Any, sentences_col: Any) -> None:
-    """Carry unchanged documents' records, vectors included, into the new generation."""
-    where = {"source": {"$in": sorted(sources)}}
-    for old, new in ((current.passages, passages_col), (current.sentences, sentences_col)):
-        offset = 0
-        while True:
-            page = old.get(
-                where=where, include=["embeddings", "documents", "metadatas"], limit=_PAGE, offset=offset
+def _parse(
+    raws: list[RawSeed], settings: Settings
+) -> tuple[list[tuple[SeedDocument, list[Passage]]], list[SeedProblem]]:
+    """Parse and split new or changed seeds; those with no passages, or too many, become problems."""
+    split, problems = [], []
+    for raw in raws:
+        doc = parse_seed(raw)
+        if isinstance(doc, SeedProblem):
+            problems.append(doc)
+            continue
+        passages = split_document(doc, settings.passage_chars)
+        if not any(_WORD.search(doc.text[a:b]) for p in passages for a, b in p.sentences):
+            problems.append(
+                SeedProblem(raw.source, "nothing to index: no words (only punctuation or markup)")
             )
-            if not page["ids"]:
-                break
-            new.add(
-                ids=page["ids"],
-                embeddings=page["embeddings"],
-                documents=page["documents"],
-                metadatas=page["metadatas"],
+        elif len(passages) > settings.max_seed_passages:
+            problems.append(
+                SeedProblem(
+                    raw.source,
+                    f"{len(passages)} passages, over the {settings.max_seed_passages}-passage limit for one "
+                    "seed; split the file, or raise ASSISTANT_MAX_SEED_PASSAGES",
+                )
             )
-            offset += len(page["ids"])
+        else:
+            split.append((doc, passages))
+    for problem in problems:
+        log.info("Skipping seed %s", problem)
+    return split, problems
 
 
 def _embed_documents(
-    documents: list[SeedDocument],
-    settings: Settings,
-    passages_col: Any,
-    sentences_col: Any,
-    progress: bool | None,
+    split: list[tuple[SeedDocument, list[Passage]]], settings: Settings, batch_out: Batch, progress: Progress
 ) -> dict[str, dict[str, Any]]:
-    """Split, embed and store new or changed documents in batches; return their manifest entries."""
+    """Embed and store new or changed documents in batches; return their manifest entries."""
     import numpy as np
     from tqdm import tqdm
 
-    split = [(doc, split_document(doc, settings.passage_chars)) for doc in documents]
     total = sum(len(p.sentences) for _, passages in split for p in passages)
-    manifest: dict[str, dict[str, Any]] = {}
+    report = progress if callable(progress) else None
     bar = tqdm(
         total=total,
         desc="Embedding sentences",
         unit="sent",
-        disable=None if progress is None else not progress,
+        disable=True if report else None if progress is None else not progress,
     )
+    done = 0
+    if report:
+        report(0, total)
     with bar:
         # Groups of ~2k sentences (3 MB of vectors), embedded shortest first in slices: sentences of like
         # length share a batch, so little padding goes through the model, and the bar moves each slice.
@@ -175,6 +203,9 @@ def _embed_documents(
                     vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)
                 vectors[rows] = part
                 bar.update(len(rows))
+                done += len(rows)
+                if report:
+                    report(done, total)
             p_ids, p_docs, p_meta, p_vecs, s_ids, s_meta = [], [], [], [], [], []
             row = 0
             for doc, passage in batch:
@@ -189,15 +220,18 @@ def _embed_documents(
                 s_ids.extend(f"{pid}::{i}" for i in range(n))
                 s_meta.extend({"source": doc.source, "passage": pid} for _ in range(n))
                 row += n
-            passages_col.add(ids=p_ids, embeddings=np.stack(p_vecs), documents=p_docs, metadatas=p_meta)
-            sentences_col.add(ids=s_ids, embeddings=vectors, metadatas=s_meta)
+            batch_out.add("passages", p_ids, np.stack(p_vecs), p_meta, documents=p_docs)
+            batch_out.add("sentences", s_ids, vectors, s_meta)
+    manifest: dict[str, dict[str, Any]] = {}
     for doc, passages in split:
         manifest[doc.source] = {
+            "born": batch_out.number,
             "digest": doc.digest,
             "title": doc.title,
             "date": doc.date,
             "author": doc.author,
             "passages": len(passages),
+            "sentences": sum(len(p.sentences) for p in passages),
         }
     return manifest
 

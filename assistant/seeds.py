@@ -1,13 +1,18 @@
 """Seeds: find the documents in ``seeds/``, read them safely, and hand their text to cleaning.
 
-A file that cannot be used (binary, not UTF-8, empty, too large, not a regular file) becomes a
-:class:`SeedProblem` naming the file and the fix; it never stops a build.
+Only files inside the seeds folder are read: a symlink (to a file or a folder) that resolves
+outside it is skipped, as are broken links and links to folders. A file that cannot be used
+(binary, not UTF-8 or UTF-16, empty, too large, not a regular file) becomes a :class:`SeedProblem`
+naming the file and the fix; it never stops a build. Reading (bytes and digest) is separate from
+parsing, so a build parses only the files whose bytes changed.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +21,25 @@ from assistant.cleaning import KnownMeta, Reading, SeedDocument, read_document
 from assistant.html_text import extract_page
 
 __all__ = [
-    "SEED_SUFFIXES", "SeedDocument", "SeedProblem", "inspect_seed", "load_seeds", "read_seed", "seed_files",
-]  # fmt: skip
+    "SEED_SUFFIXES",
+    "RawSeed",
+    "SeedDocument",
+    "SeedFile",
+    "SeedProblem",
+    "find_seeds",
+    "inspect_seed",
+    "is_inside",
+    "load_seeds",
+    "parse_seed",
+    "read_seed",
+    "scan_seeds",
+    "seed_files",
+]
 
 log = logging.getLogger(__name__)
 
 SEED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+_SNIFF = 8192  # bytes looked at to tell text from binary
 
 
 @dataclass(frozen=True)
@@ -35,30 +53,206 @@ class SeedProblem:
         return f"{self.source}: {self.reason}"
 
 
-def seed_files(seeds_dir: Path) -> list[Path]:
-    """Every file under ``seeds_dir`` that is not hidden, sorted by path."""
+@dataclass(frozen=True)
+class SeedFile:
+    """A file found in the seeds folder: its name in the index and the real path to read."""
+
+    source: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class RawSeed:
+    """A seed's bytes as read, before parsing."""
+
+    source: str
+    suffix: str
+    data: bytes
+    digest: str  # sha256 of the bytes: what "changed" means
+
+
+def is_inside(seeds_dir: Path, path: Path) -> bool:
+    """True when ``path``, with every symlink resolved, lies inside ``seeds_dir`` (the upload rule too)."""
+    try:
+        return path.resolve().is_relative_to(seeds_dir.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def find_seeds(seeds_dir: Path) -> tuple[list[SeedFile], list[SeedProblem]]:
+    """Every candidate seed under ``seeds_dir`` (sorted), and the entries refused on sight.
+
+    Hidden folders are not entered; a hidden file with a seed suffix is reported (it looks meant to
+    be indexed), other hidden files (editor swap files, upload temporaries) are ignored.
+    """
     if not seeds_dir.is_dir():
-        return []
-    return sorted(
-        p
-        for p in seeds_dir.rglob("*")
-        if not any(part.startswith(".") for part in p.relative_to(seeds_dir).parts) and not p.is_dir()
+        return [], []
+    root = seeds_dir.resolve()
+    found: list[SeedFile] = []
+    problems: list[SeedProblem] = []
+
+    def walk(folder: Path, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(SeedProblem(prefix or ".", f"folder unreadable ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            source = prefix + entry.name
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                if not entry.is_dir(follow_symlinks=False) and path.suffix.lower() in SEED_SUFFIXES:
+                    problems.append(
+                        SeedProblem(source, "hidden file (its name starts with '.'); rename it to index it")
+                    )
+                continue
+            if entry.is_symlink():
+                result = _follow(path, source, root, seeds_dir)
+                (problems if isinstance(result, SeedProblem) else found).append(result)  # type: ignore[arg-type]
+            elif entry.is_dir(follow_symlinks=False):
+                walk(path, source + "/")
+            else:
+                found.append(SeedFile(source, path))
+
+    walk(seeds_dir, "")
+    found.sort(key=lambda s: s.source.split("/"))
+    return found, problems
+
+
+def _follow(link: Path, source: str, root: Path, seeds_dir: Path) -> SeedFile | SeedProblem:
+    """A symlink in the seeds folder: read its target only if that is a file inside the folder."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return SeedProblem(
+            source, f"broken symlink (its target {os.readlink(link)} does not exist); remove or fix the link"
+        )
+    except (OSError, RuntimeError) as exc:
+        why = "a symlink loop" if isinstance(exc, RuntimeError) or exc.errno == 40 else exc.strerror
+        return SeedProblem(source, f"unreadable ({why})")
+    if not target.is_relative_to(root):
+        return SeedProblem(
+            source,
+            f"symlink to {target}, outside the seeds folder: not read; "
+            f"copy the file into {seeds_dir}/ instead",
+        )
+    if target.is_dir():
+        return SeedProblem(source, "symlink to a folder: not followed (its files are read where they are)")
+    return SeedFile(source, target)
+
+
+def seed_files(seeds_dir: Path) -> list[Path]:
+    """The real paths of the seeds under ``seeds_dir`` that may be read, sorted by name."""
+    return [s.path for s in find_seeds(seeds_dir)[0]]
+
+
+def scan_seeds(seeds_dir: Path, max_bytes: int) -> tuple[list[RawSeed], list[SeedProblem]]:
+    """Read every seed's bytes (not parsed); unusable files become problems, logged at INFO."""
+    files, problems = find_seeds(seeds_dir)
+    # INFO, not WARNING: the build's report carries every problem, and the CLI prints it from there.
+    for problem in problems:
+        log.info("Skipping seed %s", problem)
+    raws: list[RawSeed] = []
+    for seed in files:
+        log.debug("Reading seed %s", seed.source)
+        result = read_bytes(seed, max_bytes)
+        if isinstance(result, SeedProblem):
+            log.info("Skipping seed %s", result)
+            problems.append(result)
+        else:
+            raws.append(result)
+    problems.sort(key=lambda p: p.source.split("/"))
+    return raws, problems
+
+
+def read_bytes(seed: SeedFile, max_bytes: int) -> RawSeed | SeedProblem:
+    """The seed's bytes, or why they cannot be used (never follows a link swapped in since listing)."""
+    source, path = seed.source, seed.path
+    if path.suffix.lower() not in SEED_SUFFIXES:
+        return SeedProblem(
+            source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
+        )
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: a file replaced by a
+        # symlink after it was listed is refused, not followed.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return SeedProblem(source, "file vanished while indexing")
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: it became a symlink after the listing
+            return SeedProblem(source, "turned into a symlink while indexing; run the build again")
+        return SeedProblem(source, f"unreadable ({exc.strerror or exc})")
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return SeedProblem(source, "not a regular file (a pipe, socket or device)")
+        if info.st_size > max_bytes:
+            return _too_big(source, info.st_size, max_bytes)
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            return SeedProblem(source, f"unreadable ({exc.strerror or exc})")
+    if len(data) > max_bytes:  # it grew while being read
+        return _too_big(source, len(data), max_bytes)
+    return RawSeed(source, path.suffix.lower(), data, hashlib.sha256(data).hexdigest())
+
+
+def _too_big(source: str, size: int, max_bytes: int) -> SeedProblem:
+    return SeedProblem(
+        source,
+        f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:g} MiB limit "
+        "(raise ASSISTANT_MAX_SEED_MB to index it)",
     )
 
 
-def load_seeds(seeds_dir: Path, max_bytes: int) -> tuple[list[SeedDocument], list[SeedProblem]]:
-    """Read every seed; bad ones (binary, not UTF-8, empty, too big, unreadable) become problems."""
-    documents: list[SeedDocument] = []
-    problems: list[SeedProblem] = []
-    for path in seed_files(seeds_dir):
-        source = path.relative_to(seeds_dir).as_posix()
-        result = read_seed(path, source, max_bytes)
-        if isinstance(result, SeedProblem):
-            log.warning("Skipping seed %s", result)
-            problems.append(result)
-        else:
-            documents.append(result)
-    return documents, problems
+def decode(data: bytes) -> str | SeedProblem:
+    """The text of a seed's bytes: UTF-8, or UTF-16 with a byte-order mark (a SeedProblem has no source)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return SeedProblem("", f"not valid UTF-16 (byte {exc.start}); re-save it as UTF-8")
+    head = data[:_SNIFF]
+    if b"\x00" in head:
+        # Plain-ASCII text in UTF-16 without a byte-order mark: every other byte is zero.
+        if (
+            len(head) >= 4
+            and min(head[0::2].count(0), head[1::2].count(0)) == 0
+            and head.count(0) >= len(head) // 3
+        ):
+            return SeedProblem("", "UTF-16 without a byte-order mark is not supported; re-save it as UTF-8")
+        return SeedProblem("", "binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SeedProblem("", f"not valid UTF-8 (byte {exc.start}); re-save it as UTF-8")
+
+
+def inspect_raw(raw: RawSeed) -> Reading | SeedProblem:
+    """Decode and read a seed's bytes: the document and how each of its blocks was read."""
+    text = decode(raw.data)
+    if isinstance(text, SeedProblem):
+        return SeedProblem(raw.source, text.reason)
+    if not text.strip():
+        return SeedProblem(raw.source, "empty file")
+    if raw.suffix in (".html", ".htm"):
+        # Spans of an HTML seed point into the extracted article text, not into the HTML.
+        page = extract_page(text)
+        known = KnownMeta(page.title, page.author, page.date_iso)
+        return read_document(raw.source, page.text, raw.digest, known=known)
+    return read_document(raw.source, text, raw.digest, markdown=raw.suffix in (".md", ".markdown"))
+
+
+def parse_seed(raw: RawSeed) -> SeedDocument | SeedProblem:
+    """Decode and parse a seed's bytes into a document (title, date, author, body spans)."""
+    result = inspect_raw(raw)
+    return result if isinstance(result, SeedProblem) else result.document
+
+
+def inspect_seed(path: Path, source: str, max_bytes: int) -> Reading | SeedProblem:
+    """Read one seed file and say how it was read (kept paragraphs, dropped blocks), or why it can't be."""
+    raw = read_bytes(SeedFile(source, path), max_bytes)
+    return raw if isinstance(raw, SeedProblem) else inspect_raw(raw)
 
 
 def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedProblem:
@@ -67,41 +261,11 @@ def read_seed(path: Path, source: str, max_bytes: int) -> SeedDocument | SeedPro
     return result if isinstance(result, SeedProblem) else result.document
 
 
-def inspect_seed(path: Path, source: str, max_bytes: int) -> Reading | SeedProblem:
-    """Read one seed file and say how it was read (kept paragraphs, dropped blocks), or why it can't be."""
-    if path.suffix.lower() not in SEED_SUFFIXES:
-        return SeedProblem(
-            source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
-        )
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # reading a FIFO would wait forever for a writer
-            return SeedProblem(source, "not a regular file (a pipe, socket or device)")
-        size = info.st_size
-        if size > max_bytes:
-            return SeedProblem(
-                source,
-                f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
-                "(raise ASSISTANT_MAX_SEED_MB to index it)",
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return SeedProblem(source, "file vanished while indexing")
-    except OSError as exc:
-        return SeedProblem(source, f"unreadable ({exc.strerror or exc})")
-    if b"\x00" in data[:8192]:
-        return SeedProblem(source, "binary file, not text")
-    try:
-        raw = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return SeedProblem(source, f"not valid UTF-8 (byte {exc.start}); re-save it as UTF-8")
-    if not raw.strip():
-        return SeedProblem(source, "empty file")
-    digest = hashlib.sha256(data).hexdigest()
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        # Spans of an HTML seed point into the extracted article text, not into the HTML.
-        page = extract_page(raw)
-        known = KnownMeta(page.title, page.author, page.date_iso)
-        return read_document(source, page.text, digest, known=known)
-    return read_document(source, raw, digest, markdown=suffix in (".md", ".markdown"))
+def load_seeds(seeds_dir: Path, max_bytes: int) -> tuple[list[SeedDocument], list[SeedProblem]]:
+    """Read and parse every seed; bad ones (binary, not UTF-8, empty, too big, unreadable) become problems."""
+    raws, problems = scan_seeds(seeds_dir, max_bytes)
+    documents: list[SeedDocument] = []
+    for raw in raws:
+        result = parse_seed(raw)
+        (problems if isinstance(result, SeedProblem) else documents).append(result)  # type: ignore[arg-type]
+    return documents, problems

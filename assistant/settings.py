@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     max_seed_mb: float = Field(
         20.0, gt=0, description="Seed files larger than this (MiB) are skipped with a warning."
     )
+    max_seed_passages: int = Field(
+        2000,
+        ge=1,
+        description="A seed that splits into more passages than this is skipped with a warning (one very "
+        "long file would otherwise hold up the build for minutes).",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences embedded per batch while indexing.")
     llm: str | None = Field(
         None,

@@ -1,47 +1,66 @@
 """The Chroma store behind the index, embedded (``index/``) or on a Chroma server.
 
-Builds never change what readers use. Each build writes a new *generation* (a pair of
-collections: passages and sentences) and then flips one pointer record to it. Readers follow the
-pointer, so they see the old index or the new one, never a half-built mix; a build killed midway
-leaves only an unreferenced generation, which the next build deletes.
+Builds never change what readers see. Each build writes its new and changed documents into a
+collection pair (passages, sentences) of its own and then flips one pointer record to a manifest
+naming, for each live document, the build whose pair holds it (generations.py). Readers follow the
+pointer and read each document from that pair only (views.py), so they see the old index or the
+new one, never a half-built mix; a build killed midway leaves only an unreferenced pair, which the
+next build drops. This module holds the client, the pointer and the collections, and turns a lost
+server, a full disk or an index folder deleted or made read-only under a running app into one
+clear error each.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import json
+import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ChromaUnreachableError, IndexBusyError, IndexMissingError
+from assistant.environment import offline
+from assistant.errors import (
+    ChromaUnreachableError,
+    DiskFullError,
+    IndexBusyError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    IndexVanishedError,
+)
 from assistant.settings import Settings
+from assistant.views import View
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+log = logging.getLogger(__name__)
 
 _POINTER_ID = "current"
 #: How long a reader trusts the pointer it read before looking again (another process may rebuild).
 POINTER_TTL = 1.0
+#: The manifest layout this code writes; a manifest without it is an older index, rebuilt from scratch.
+LAYOUT = 3
+_DB = "chroma.sqlite3"
+_DISK_FULL = ("database or disk is full", "no space left", "disk full", "enospc")
+_READ_ONLY = ("readonly database", "read-only", "read only file system")
 
 
 @dataclass(frozen=True)
 class Generation:
-    """One complete build: its collections and the manifest that describes it."""
+    """One published build: its manifest and its collections as that build sees them."""
 
     number: int
     manifest: dict[str, Any]
-    passages: Collection
-    sentences: Collection
+    passages: View
+    sentences: View
 
 
 def describe(settings: Settings) -> str:
@@ -51,92 +70,194 @@ def describe(settings: Settings) -> str:
     return f"{settings.index_dir}/"
 
 
-@lru_cache(maxsize=8)
-def _client(index_dir: str, host: str | None, port: int) -> ClientAPI:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if host:
-        try:
-            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
-            client.heartbeat()
-        except Exception as exc:
-            raise ChromaUnreachableError(host, port, type(exc).__name__) from exc
-        return client
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=index_dir, settings=chroma_settings)
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class Store:
-    """The index's collections for one Settings, with generation bookkeeping."""
+    """The index's collections for one Settings, with generation bookkeeping. Built by its owner."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.prefix = settings.collection
+        self._client: ClientAPI | None = None
+        self._system: Any = None
+        self._db_id: tuple[int, int] | None = None
         self._read_at = 0.0
         self._current: Generation | None = None
-        self._lock = threading.Lock()
+        self._pairs: dict[int, tuple[Any, Any]] = {}
+        self._lock = threading.RLock()
+
+    # --- the client and its folder ---------------------------------------------------------------
+
+    @property
+    def db_path(self) -> Path:
+        return self.settings.index_dir / _DB
 
     @property
     def client(self) -> ClientAPI:
         """The Chroma client (raises ChromaUnreachableError for a dead server)."""
-        host = self.settings.chroma_host
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
+            return self._client
+
+    def _open(self) -> ClientAPI:
+        offline()  # before chromadb is imported: it reads its telemetry setting once
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        host, port = self.settings.chroma_host, self.settings.chroma_port
+        if host:
+            try:
+                client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+                client.heartbeat()
+            except Exception as exc:
+                raise ChromaUnreachableError(host, port, type(exc).__name__) from exc
+            return client
+        self._make_folder()
+        client = self._call(
+            chromadb.PersistentClient, path=str(self.settings.index_dir.resolve()), settings=chroma_settings
+        )
+        self._system = client._system
+        self._db_id = _file_id(self.db_path)
+        return client
+
+    def _make_folder(self) -> None:
         try:
-            return _client(str(self.settings.index_dir.resolve()), host, self.settings.chroma_port)
-        except ChromaUnreachableError:
-            raise
-        except Exception as exc:
-            if host:
-                raise ChromaUnreachableError(host, self.settings.chroma_port, type(exc).__name__) from exc
-            raise
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._os_error(exc) from exc
+
+    def _forget_client(self) -> None:
+        """Drop the client of a folder that was deleted or replaced; the next use opens a new one."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._lock:
+            if self._client is not None:
+                ident = self._client._identifier
+                # Chroma keeps one system per path for the process; only ours is stale. Holders of the old
+                # one (another Store) keep it until they notice themselves.
+                if SharedSystemClient._identifier_to_system.get(ident) is self._system:
+                    SharedSystemClient._identifier_to_system.pop(ident, None)
+                    SharedSystemClient._identifier_to_refcount.pop(ident, None)
+            self._client, self._system, self._db_id = None, None, None
+            self._current, self._pairs = None, {}
+
+    def check_folder(self, *, repair: bool = False) -> None:
+        """Embedded mode: notice an index folder deleted, replaced or made read-only under us.
+
+        A replaced folder (a rebuild elsewhere recreated it) is reopened. A vanished one raises
+        IndexVanishedError, unless ``repair`` (a build) is set: then a fresh index is started.
+        """
+        if self.settings.chroma_host:
+            return
+        with self._lock:
+            if self._client is not None:
+                now = _file_id(self.db_path)
+                if now is None and not repair:
+                    raise IndexVanishedError(describe(self.settings))
+                if now != self._db_id:
+                    self._forget_client()
+            folder = self.settings.index_dir
+            if repair:
+                self._make_folder()
+            if folder.exists() and not os.access(folder, os.W_OK):
+                raise IndexReadOnlyError(describe(self.settings))
+            if self.db_path.exists() and not os.access(self.db_path, os.W_OK):
+                raise IndexReadOnlyError(describe(self.settings))
+
+    def _os_error(self, exc: OSError) -> Exception:
+        if exc.errno == errno.ENOSPC:
+            return DiskFullError(self.settings.index_dir)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return IndexReadOnlyError(describe(self.settings))
+        return exc
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a Chroma call, turning a lost server into one clear error."""
+        """Run a Chroma call, turning a lost server, a full disk or a lost folder into one clear error."""
         try:
             return fn(*args, **kwargs)
+        except OSError as exc:
+            raise self._os_error(exc) from exc
         except Exception as exc:
             host = self.settings.chroma_host
-            if host and _looks_like_connection_error(exc):
+            text = f"{type(exc).__name__} {exc}".lower()
+            if host and _looks_like_connection_error(text):
                 raise ChromaUnreachableError(host, self.settings.chroma_port, type(exc).__name__) from exc
+            if any(words in text for words in _DISK_FULL):
+                raise DiskFullError(self.settings.index_dir if not host else describe(self.settings)) from exc
+            if not host and _nearly_full(self.settings.index_dir):
+                raise DiskFullError(self.settings.index_dir) from exc  # Chroma's message rarely says so
+            if not host and any(words in text for words in _READ_ONLY):
+                if _file_id(self.db_path) != self._db_id:
+                    raise IndexVanishedError(describe(self.settings)) from exc
+                raise IndexReadOnlyError(describe(self.settings)) from exc
             raise
 
-    def _collection(self, name: str, create: bool = False) -> Collection:
+    def _collection(self, name: str, create: bool = False) -> Any:
+        client = self.client
         if create:
             collection = self._call(
-                self.client.get_or_create_collection,
+                client.get_or_create_collection,
                 name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
         else:
-            collection = self._call(self.client.get_collection, name, embedding_function=None)
-        # On a server, every later call (a build's add, a reader's query) can meet a lost server too.
-        return _Guarded(collection, self._call) if self.settings.chroma_host else collection  # type: ignore[return-value]
+            collection = self._call(client.get_collection, name, embedding_function=None)
+        # Every later call (a build's add, a reader's query) can meet a lost server or a full disk too.
+        return _Guarded(collection, self._call)
 
-    def _meta(self) -> Collection:
+    def _meta(self) -> Any:
         return self._collection(f"{self.prefix}-meta", create=True)
 
-    # --- reading -----------------------------------------------------------------------------
+    def _name(self, base: int, kind: str) -> str:
+        return f"{self.prefix}-g{base}-{kind}"
+
+    def pair(self, base: int, create: bool = False) -> tuple[Any, Any]:
+        """The (passages, sentences) collections written by generation ``base``."""
+        with self._lock:
+            if base not in self._pairs:
+                self._pairs[base] = (
+                    self._collection(self._name(base, "passages"), create),
+                    self._collection(self._name(base, "sentences"), create),
+                )
+            return self._pairs[base]
+
+    # --- reading ---------------------------------------------------------------------------------
 
     def current(self, *, fresh: bool = False) -> Generation | None:
         """The generation the pointer names, re-read at most once per POINTER_TTL seconds."""
         with self._lock:
             if not fresh and self._current and time.monotonic() - self._read_at < POINTER_TTL:
                 return self._current
+            self.check_folder()
             record = self._call(self._meta().get, ids=[_POINTER_ID], include=["documents"])
             self._read_at = time.monotonic()
-            if not record["ids"]:
-                self._current = None
+            manifest = json.loads(record["documents"][0]) if record["ids"] else None
+            if manifest is None or manifest.get("layout") != LAYOUT:
+                self._current = None  # no index, or one an older version wrote: rebuilt from scratch
                 return None
-            manifest = json.loads(record["documents"][0])
             number = int(manifest["generation"])
             if self._current is None or self._current.number != number:
+                docs = manifest["documents"]
+                stats = {int(n): v for n, v in manifest["pairs"].items()}
+                pairs = {n: self.pair(n) for n in stats}
+                live: dict[int, int] = {}
+                for d in docs.values():
+                    live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+                stale = {n: v["passages"] - live.get(n, 0) for n, v in stats.items()}
                 self._current = Generation(
                     number,
                     manifest,
-                    self._collection(self._name(number, "passages")),
-                    self._collection(self._name(number, "sentences")),
+                    View({n: p for n, (p, _) in pairs.items()}, "passages", docs, stale),
+                    View({n: q for n, (_, q) in pairs.items()}, "sentences", docs),
                 )
             return self._current
 
@@ -147,80 +268,66 @@ class Store:
             raise IndexMissingError(describe(self.settings))
         return generation
 
-    # --- writing -----------------------------------------------------------------------------
+    # --- collection pairs -------------------------------------------------------------------------
 
-    def _name(self, number: int, kind: str) -> str:
-        return f"{self.prefix}-g{number}-{kind}"
-
-    def _generations(self) -> set[int]:
+    def pair_numbers(self) -> set[int]:
+        """The generations whose collection pairs are in the store now."""
         numbers = set()
-        for name in self._call(self.client.list_collections):
-            name = getattr(name, "name", name)
+        for item in self._call(self.client.list_collections):
+            name = getattr(item, "name", item)
             parts = name.rsplit("-", 2)
-            if len(parts) == 3 and parts[0] == self.prefix and parts[1][1:].isdigit():
+            if len(parts) == 3 and parts[0] == self.prefix and parts[1][:1] == "g" and parts[1][1:].isdigit():
                 numbers.add(int(parts[1][1:]))
         return numbers
 
-    def start_generation(self) -> tuple[int, Collection, Collection]:
-        """Fresh, empty collections for a new build; leftovers of killed builds are removed first."""
-        current = self.current(fresh=True)
-        keep = {current.number} if current else set()
-        for number in self._generations() - keep:
-            if current is None or number > current.number:
-                self._drop(number)
-        number = max(self._generations() | keep | {0}) + 1
-        return (
-            number,
-            self._collection(self._name(number, "passages"), create=True),
-            self._collection(self._name(number, "sentences"), create=True),
-        )
+    def drop_pairs(self, keep: set[int]) -> None:
+        """Delete every collection pair but ``keep`` (a dropped pair's folder: remove_orphan_folders)."""
+        for number in self.pair_numbers() - keep:
+            with self._lock:
+                self._pairs.pop(number, None)
+            for kind in ("passages", "sentences"):
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(self._name(number, kind))
 
-    def publish(self, number: int, manifest: dict[str, Any]) -> None:
-        """Point readers at generation ``number`` (one atomic upsert), then drop old generations."""
-        manifest = manifest | {"generation": number}
+    def publish_manifest(self, manifest: dict[str, Any]) -> None:
+        """Point readers at ``manifest``'s generation: one atomic upsert of the pointer record."""
+        manifest = manifest | {"layout": LAYOUT}
         self._call(
             self._meta().upsert, ids=[_POINTER_ID], documents=[json.dumps(manifest)], embeddings=[[1.0]]
         )
         with self._lock:
             self._read_at = 0.0
-        # Keep the previous generation: a reader may be halfway through a query on it.
-        for old in self._generations():
-            if old < number - 1:
-                self._drop(old)
-
-    def discard(self, number: int) -> None:
-        """Remove an unpublished generation (a build that failed)."""
-        self._drop(number)
-
-    def _drop(self, number: int) -> None:
-        for kind in ("passages", "sentences"):
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(self._name(number, kind))
 
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:
-        """One writer at a time per index (a lock file beside the index, held by this process)."""
-        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        """One writer at a time per index (a file lock beside the index; its holder's pid beside it)."""
+        from filelock import FileLock, Timeout
+
+        self._make_folder()
         path = self.settings.index_dir / ".build.lock"
-        with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                handle.seek(0)
-                raise IndexBusyError(path, handle.read().strip()) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            try:
-                yield
-            finally:
-                handle.truncate(0)
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        owner = self.settings.index_dir / ".build.owner"
+        lock = FileLock(path)
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            pid = ""
+            with contextlib.suppress(OSError):
+                pid = owner.read_text().strip()
+            raise IndexBusyError(path, pid) from None
+        except OSError as exc:
+            raise self._os_error(exc) from exc
+        try:
+            with contextlib.suppress(OSError):  # only for the message a second writer shows
+                owner.write_text(str(os.getpid()))
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                owner.unlink()
+            lock.release()
 
 
 class _Guarded:
-    """A collection whose method calls go through Store._call (a lost server: one clear error)."""
+    """A collection whose method calls go through Store._call (one clear error for known failures)."""
 
     def __init__(self, collection: Collection, call: Any) -> None:
         self._collection = collection
@@ -233,20 +340,14 @@ class _Guarded:
         return lambda *args, **kwargs: self._call(attr, *args, **kwargs)
 
 
-def _looks_like_connection_error(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return (
+            shutil.disk_usage(folder).free < 2 * 2**20
+        )  # below this, an unexplained Chroma failure means a full disk
+    except OSError:
+        return False
+
+
+def _looks_like_connection_error(text: str) -> bool:
     return any(word in text for word in ("connect", "timeout", "timed out", "refused", "unreachable"))
-
-
-_STORES: dict[tuple[str, str | None, int, str], Store] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def get_store(settings: Settings) -> Store:
-    """The process-wide Store for these settings, so a build here is seen at once by readers here."""
-    key = (str(settings.index_dir.resolve()), settings.chroma_host, settings.chroma_port, settings.collection)
-    with _STORES_LOCK:
-        store = _STORES.get(key)
-        if store is None or store.settings != settings:
-            store = _STORES[key] = Store(settings)
-        return store

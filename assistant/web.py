@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import socket
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from assistant.environment import offline
 from assistant.errors import AssistantError, PortInUseError
 from assistant.settings import Settings
 from assistant.web_api import Backend, api_tools, make_backend
@@ -49,12 +49,6 @@ _BUILD_LOCK = threading.Lock()
 CHAT_CONCURRENCY = 8
 SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
-
-
-def _offline_env() -> None:
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 def list_documents(backend: Backend) -> tuple[tuple[Any, ...], str | None]:
@@ -133,7 +127,7 @@ def theme() -> gr.themes.Base:
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
     """Build the app (nothing is served until it is launched, see :func:`launch_options`)."""
-    _offline_env()
+    offline()
     import gradio as gr
 
     backend = backend or make_backend(settings or Settings())
@@ -287,7 +281,7 @@ def launch(settings: Settings | None = None) -> None:
 
     Raises PortInUseError when the port is taken, AssistantError when MCP is asked for but missing.
     """
-    _offline_env()
+    offline()
     settings = settings or Settings()
     if settings.port:
         check_port(settings.host, settings.port)

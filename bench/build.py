@@ -6,7 +6,10 @@
    the very sentences the builder embeds (same splitter, same model object, same batch size) with
    one plain ``model.encode`` call in the same process. Resident memory is sampled during the build.
 4. Rebuilds: nothing changed (time vs the full build; sentences embedded must be 0), then one
-   article changed (only its sentences may be embedded).
+   article changed (only its sentences may be embedded), then one article added (target: at most 5%
+   of the full build).
+5. Disk: the index folder's size after ``--rebuilds`` one-article rebuilds, against its size after
+   the full build (target: at most 2x).
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from bench.common import RssSampler, Section, Target, ratio, secs
 
 THROUGHPUT_TARGET = 0.85
 NOOP_TARGET = 0.05
+ADD_ONE_TARGET = 0.05
+DISK_TARGET = 2.0
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder``."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 class EmbedCounter:
@@ -96,6 +106,7 @@ def report_row(label: str, report: Any, seconds: float, counter: EmbedCounter) -
 
 def main(argv: Sequence[str] | None = None) -> Section:
     p = common.parser(__doc__.splitlines()[0], questions=0)
+    p.add_argument("--rebuilds", type=int, default=20, help="One-article rebuilds before measuring the disk.")
     args = p.parse_args(argv)
 
     from assistant import Settings, build_index
@@ -228,6 +239,23 @@ def main(argv: Sequence[str] | None = None) -> Section:
 
         doc = read_seed(changed, changed.name, 2**30)
         doc_sentences = sum(len(p.sentences) for p in split_document(doc, settings.passage_chars))
+        full_bytes = folder_bytes(settings.index_dir)
+        added_path = base / "seeds" / "zz-added-article.txt"
+        # An article of ordinary length: the first one again, as a follow-up story under a new name.
+        added_path.write_text(
+            f"Follow-up\n\n{rows[0]['text'].strip()}\nThis follow-up was added last.\n", encoding="utf-8"
+        )
+        with EmbedCounter() as add_count:
+            t_add, add = common.timed(lambda: build_index(settings, progress=False))
+        seeds_list = sorted((base / "seeds").glob("*.txt"))
+        sizes = []
+        t_rebuilds = 0.0
+        for r in range(args.rebuilds):
+            path = seeds_list[(r * 37) % len(seeds_list)]
+            path.write_text(path.read_text(encoding="utf-8") + f"\nEdit {r}.\n", encoding="utf-8")
+            t_r, _ = common.timed(lambda: build_index(settings, progress=False))
+            t_rebuilds += t_r
+            sizes.append(folder_bytes(settings.index_dir))
         section.figures["incremental"] = {
             "full_seconds": t_build,
             "noop_seconds": t_noop,
@@ -237,7 +265,18 @@ def main(argv: Sequence[str] | None = None) -> Section:
             "one_fraction": t_one / t_build,
             "one_sentences_embedded": one_count.texts,
             "changed_doc_sentences": doc_sentences,
-            "reports": {"full": repr(full), "noop": repr(noop), "one": repr(one)},
+            "add_seconds": t_add,
+            "add_fraction": t_add / t_build,
+            "add_sentences_embedded": add_count.texts,
+            "reports": {"full": repr(full), "noop": repr(noop), "one": repr(one), "add": repr(add)},
+        }
+        section.figures["disk"] = {
+            "after_full_build_bytes": full_bytes,
+            "rebuilds": args.rebuilds,
+            "after_rebuilds_bytes": sizes[-1] if sizes else full_bytes,
+            "max_bytes": max(sizes, default=full_bytes),
+            "ratio": (sizes[-1] if sizes else full_bytes) / full_bytes,
+            "mean_rebuild_seconds": t_rebuilds / max(args.rebuilds, 1),
         }
         section.table(
             "Builds and their IndexReport",
@@ -256,12 +295,25 @@ def main(argv: Sequence[str] | None = None) -> Section:
                 report_row("full (empty index)", full, t_build, full_count),
                 report_row("again, nothing changed", noop, t_noop, noop_count),
                 report_row(f"one article changed (`{changed.name}`)", one, t_one, one_count),
+                report_row("one article added", add, t_add, add_count),
+            ],
+        )
+        final = sizes[-1] if sizes else full_bytes
+        section.table(
+            f"Index folder size after {args.rebuilds} one-article rebuilds",
+            ["", "MiB"],
+            [
+                ["after the full build", f"{full_bytes / 2**20:.1f}"],
+                [f"after {args.rebuilds} rebuilds", f"{final / 2**20:.1f}"],
+                ["largest along the way", f"{max(sizes, default=full_bytes) / 2**20:.1f}"],
+                ["mean rebuild time", secs(t_rebuilds / max(args.rebuilds, 1))],
             ],
         )
         section.text(
             f"Nothing changed: {t_noop / t_build:.1%} of the full build. One article changed: "
             f"{t_one / t_build:.1%} of the full build; the changed article has {doc_sentences} sentences; "
-            "the other articles' vectors are copied from the previous generation."
+            "the other articles' records stay where they are (a build writes only what changed). "
+            f"One article added: {t_add / t_build:.1%} of the full build."
         )
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -301,6 +353,25 @@ def main(argv: Sequence[str] | None = None) -> Section:
             f"{doc_sentences} sentences, updated=1",
             one_count.texts == doc_sentences and one.updated == 1 and one.added == 0,
             f"{secs(t_one)} ({t_one / t_build:.1%} of full)",
+        )
+    )
+    section.target(
+        Target(
+            "4. one article added: time / full build",
+            f"{t_add / t_build:.1%}",
+            f"<= {ADD_ONE_TARGET:.0%}",
+            t_add / t_build <= ADD_ONE_TARGET and add.added == 1,
+            f"{secs(t_add)} vs {secs(t_build)}; {add_count.texts} sentences embedded",
+        )
+    )
+    final = sizes[-1] if sizes else full_bytes
+    section.target(
+        Target(
+            f"5. index folder after {args.rebuilds} rebuilds / after the full build",
+            ratio(final / full_bytes),
+            f"<= {DISK_TARGET:.0f}x",
+            final / full_bytes <= DISK_TARGET,
+            f"{final / 2**20:.1f} vs {full_bytes / 2**20:.1f} MiB",
         )
     )
     section.finish(args.out, args.json)

@@ -63,8 +63,8 @@ BAD = {
     "blank": ("blank.md", "empty"),
     "huge": ("huge.txt", "limit"),
     "fifo": ("pipe.txt", "regular file"),
-    "loop": ("loop.txt", "unreadable"),
-    "dangling": ("gone.txt", "vanished"),
+    "loop": ("loop.txt", "unreadable (a symlink loop)"),
+    "dangling": ("gone.txt", "broken symlink"),
 }
 
 
@@ -97,7 +97,9 @@ def assert_skipped(report, caplog, expected: dict[str, str]) -> None:
     assert set(skipped) == set(expected), report.skipped
     for name, words in expected.items():
         assert words in skipped[name], (name, skipped[name])
-        assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING), name
+        # Logged once at INFO (the report is what the CLI prints: a skip shows once, not twice).
+        assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.INFO), name
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "Skipping" in r.getMessage()]
 
 
 def test_bad_seeds_are_reported_by_name_and_the_good_ones_indexed(settings_for, caplog):
@@ -109,7 +111,7 @@ def test_bad_seeds_are_reported_by_name_and_the_good_ones_indexed(settings_for, 
     for kind, (name, _) in BAD.items():
         make_bad(seeds, kind, name)
 
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         report = build_with_deadline(settings, [seeds / "pipe.txt"])
     expected = {name: words for name, words in BAD.values()} | {"notes.pdf": "unsupported file type"}
     assert_skipped(report, caplog, expected)
@@ -137,7 +139,7 @@ def test_a_seed_that_turns_bad_keeps_its_previous_version(settings_for, caplog):
     for kind, name in names.items():
         make_bad(seeds, kind, name)
     write_docs(seeds, {"new.txt": story(12)})
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         report = build_with_deadline(settings, [seeds / names["fifo"]])
     assert_skipped(report, caplog, {names[kind]: words for kind, (_, words) in BAD.items()})
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, len(BAD))
@@ -161,8 +163,8 @@ def test_a_seed_that_turns_bad_keeps_its_previous_version(settings_for, caplog):
 def test_a_file_deleted_while_the_build_runs_is_skipped_and_keeps_its_old_version(tmp_path, caplog):
     """The file is really deleted mid-build: listed with the others, gone by the time it is read.
 
-    The moment is made exact by watching the build's own log: when it warns about ``b-bad.txt``
-    (read just before ``c-victim.txt``, seeds are read in order), the test deletes the victim.
+    The moment is made exact by watching the build's own debug log: when it starts reading
+    ``b-bad.txt`` (read just before ``c-victim.txt``, seeds are read in order), the test deletes the victim.
     """
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     write_docs(settings.seeds_dir, {"a.txt": story(0), "c-victim.txt": story(1), "d.txt": story(2)})
@@ -172,13 +174,13 @@ def test_a_file_deleted_while_the_build_runs_is_skipped_and_keeps_its_old_versio
 
     class DeleteVictim(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if "b-bad.txt" in record.getMessage():
+            if record.getMessage() == "Reading seed b-bad.txt":
                 (settings.seeds_dir / "c-victim.txt").unlink()
 
     handler = DeleteVictim()
     logging.getLogger("assistant.seeds").addHandler(handler)
     try:
-        with caplog.at_level(logging.WARNING):
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="assistant.seeds"):
             report = build_index(settings)
     finally:
         logging.getLogger("assistant.seeds").removeHandler(handler)

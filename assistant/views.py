@@ -1,0 +1,136 @@
+"""An index generation's records, spread over several collection pairs, seen as one collection.
+
+Each build writes its new and changed documents into a pair of collections of its own, named by
+its generation number, and never changes it after publishing (a Chroma reader in another process
+caches a collection's vectors, so a collection must not change under it). A generation's manifest
+says which generation wrote each live document (``born``); :class:`View` reads each document from
+that pair only, so older versions of a document, still stored in older pairs, are never seen.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+_PAGE = 1000  # ids per Chroma get call
+
+
+class View:
+    """Read access to a generation's passages or sentences, as if they were one collection.
+
+    Supports the calls readers make: ``get`` (by ids, by ``where``, or a page of every live
+    passage), ``query`` and ``count``.
+    """
+
+    def __init__(
+        self,
+        pairs: dict[int, Any],
+        kind: str,
+        documents: dict[str, dict[str, Any]],
+        stale: dict[int, int] | None = None,
+    ) -> None:
+        self.pairs = pairs  # generation that wrote the pair -> that pair's collection of this kind
+        self.kind = kind
+        self.documents = documents
+        self.stale = stale or {}  # records of other versions still stored in each pair (skipped)
+        self._parts = 2 if kind == "sentences" else 1  # "::ordinal" (and "::n") after the source
+        self._ids: list[str] | None = None
+
+    def _born(self, record_id: str) -> int | None:
+        entry = self.documents.get(record_id.rsplit("::", self._parts)[0])
+        return None if entry is None else int(entry["born"])
+
+    def visible(self, record_id: str, pair: int) -> bool:
+        """True when the record of that id stored in ``pair`` is the version this generation sees."""
+        return self._born(record_id) == pair
+
+    def live_ids(self) -> list[str]:
+        """Every live passage id, in a stable order (sources sorted, then ordinals)."""
+        if self.kind != "passages":
+            raise TypeError("only the passages view lists its ids")
+        if self._ids is None:
+            docs = self.documents
+            self._ids = [f"{s}::{i}" for s in sorted(docs) for i in range(docs[s]["passages"])]
+        return self._ids
+
+    def count(self) -> int:
+        """How many passages this generation sees (passages view only)."""
+        return len(self.live_ids())
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include: Sequence[str] = ("metadatas", "documents"),
+    ) -> dict[str, Any]:
+        """Like ``Collection.get``; without ids and where, pages through the live passages."""
+        include = list(include)
+        if ids is None and where is None:
+            start = offset or 0
+            ids = self.live_ids()[start : None if limit is None else start + limit]
+        if ids is not None:
+            by_pair: dict[int, list[str]] = {}
+            for record_id in ids:
+                born = self._born(record_id)
+                if born is not None and born in self.pairs:
+                    by_pair.setdefault(born, []).append(record_id)
+            rows: dict[str, dict[str, Any]] = {}
+            for born, wanted in by_pair.items():
+                for start in range(0, len(wanted), _PAGE):
+                    page = self.pairs[born].get(ids=wanted[start : start + _PAGE], include=include)
+                    rows |= _rows(page, include)
+            found = [i for i in ids if i in rows]
+            return _result(found, [rows[i] for i in found], include)
+        found_ids, picked = [], []
+        for born, collection in sorted(self.pairs.items()):
+            for record_id, row in _rows(collection.get(where=where, include=include), include).items():
+                if self.visible(record_id, born):
+                    found_ids.append(record_id)
+                    picked.append(row)
+        start = offset or 0
+        end = None if limit is None else start + limit
+        return _result(found_ids[start:end], picked[start:end], include)
+
+    def query(
+        self,
+        query_embeddings: Any,
+        n_results: int = 10,
+        include: Sequence[str] = ("distances",),
+        where: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Like ``Collection.query``: the ``n_results`` nearest live records per query vector.
+
+        Each pair is asked for as many more as it holds records of other versions, those are
+        dropped, and the pairs' answers are merged by distance.
+        """
+        include = list(include)
+        asked = sorted(set(include) | {"distances"})
+        out: dict[str, list[Any]] = {"ids": []} | {key: [] for key in include}
+        for vector in query_embeddings:
+            found: list[tuple[float, str, dict[str, Any]]] = []
+            for born, collection in self.pairs.items():
+                n = n_results + self.stale.get(born, 0) + 8
+                page = collection.query(query_embeddings=[vector], n_results=n, include=asked, where=where)
+                for pos, record_id in enumerate(page["ids"][0]):
+                    if self.visible(record_id, born):
+                        row = {key: page[key][0][pos] for key in asked}
+                        found.append((float(row["distances"]), record_id, row))
+            best = heapq.nsmallest(n_results, found, key=lambda item: item[0])
+            out["ids"].append([record_id for _, record_id, _ in best])
+            for key in include:
+                out[key].append([row[key] for _, _, row in best])
+        return out
+
+
+def _rows(page: dict[str, Any], include: list[str]) -> dict[str, dict[str, Any]]:
+    return {
+        record_id: {key: page[key][pos] for key in include if page.get(key) is not None}
+        for pos, record_id in enumerate(page["ids"])
+    }
+
+
+def _result(ids: list[str], rows: list[dict[str, Any]], include: list[str]) -> dict[str, Any]:
+    return {"ids": ids} | {key: [row.get(key) for row in rows] for key in include}
