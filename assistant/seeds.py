@@ -218,7 +218,7 @@ def decode(data: bytes) -> str | SeedProblem:
         if (
             len(head) >= 4
             and min(head[0::2].count(0), head[1::2].count(0)) == 0
-            and head.count(0) >= len(head) // 3
+            and head.count(0) >= 0.4 * len(head)  # ASCII in UTF-16: half the bytes are zero
         ):
             return SeedProblem("", "UTF-16 without a byte-order mark is not supported; re-save it as UTF-8")
         return SeedProblem("", "binary file, not text")

@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> Section:
     args = p.parse_args(argv)
 
     from assistant import Settings, build_index
-    from assistant.embedding import dimension, get_model
+    from assistant.embedding import shared_embedder
 
     section = Section("build", "Index build throughput, memory and incremental rebuilds")
     rows = common.load_bbc(args.docs, args.csv)
@@ -118,13 +118,13 @@ def main(argv: Sequence[str] | None = None) -> Section:
     try:
         common.write_bbc_seeds(base / "seeds", rows)
         settings = Settings(seeds_dir=base / "seeds", index_dir=base / "index")
-        model = get_model(settings.embedding_model)
+        model = shared_embedder(settings.embedding_model).model
         model.encode(["warm up"], normalize_embeddings=True)
         import chromadb  # noqa: F401  (imported before the baseline, like the model)
 
         texts, passages, documents = sentences_of(settings)
         sentence_mb = sum(len(t.encode()) for t in texts) / 2**20
-        vector_mb = len(texts) * dimension(settings.embedding_model) * 4 / 2**20
+        vector_mb = len(texts) * shared_embedder(settings.embedding_model).dimension() * 4 / 2**20
         baseline = common.rss_mb()
 
         # 3. Full build into an empty index.

@@ -31,12 +31,11 @@ from test_lifecycle import (
     write_docs,
 )
 
-from assistant import Settings, answer, build_index
+from assistant import Assistant, Settings, answer
 from assistant.disk import remove_orphan_folders
 from assistant.errors import DiskFullError, IndexVanishedError
 from assistant.generations import MAX_PAIRS
-from assistant.index import indexed_documents
-from assistant.retrieval import Searcher
+from assistant.index import build_index, indexed_documents
 from assistant.store import POINTER_TTL, Store
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\nThe root user's shell is /bin/bash on this host.\n"
@@ -214,13 +213,13 @@ def test_a_deleted_index_folder_is_noticed_and_rebuild_recreates_it(tmp_path):
     write_docs(settings.seeds_dir, {f"s{i}.txt": story(i) for i in range(3)})
     store = Store(settings)  # what the running app holds
     build_index(settings, store=store)
-    searcher = Searcher(settings)
-    assert "24" in answer(question(2), settings=settings, searcher=searcher).text
+    bot = Assistant(settings, store=store)
+    assert "24" in bot.answer(question(2)).text
 
     shutil.rmtree(settings.index_dir)
     time.sleep(POINTER_TTL + 0.1)
     with pytest.raises(IndexVanishedError, match=r"deleted while the assistant was running.*Rebuild"):
-        answer(question(2), settings=settings, searcher=searcher)
+        bot.answer(question(2))
     with pytest.raises(IndexVanishedError):
         indexed_documents(store=store)
 
@@ -229,7 +228,7 @@ def test_a_deleted_index_folder_is_noticed_and_rebuild_recreates_it(tmp_path):
     assert report.added == 3 and settings.index_dir.is_dir()
     assert [d.source for d in indexed_documents(store=store)] == ["s0.txt", "s1.txt", "s2.txt"]
     time.sleep(POINTER_TTL + 0.1)
-    assert "117" in answer(question(1), settings=settings, searcher=searcher).text  # the reader follows
+    assert "117" in bot.answer(question(1)).text  # the reader follows
     write_docs(settings.seeds_dir, {"s3.txt": story(3)})
     assert build_index(settings, store=store).added == 1  # and later builds write fine
 

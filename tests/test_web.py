@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -382,24 +383,22 @@ def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
     assert all("nw-error" not in r and "136" in r for r in replies)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the hardening branch: the core raising an AssistantError for a vanished index folder "
-    "(today the open index keeps answering from memory); remove this mark when it is merged",
-)
 def test_vanished_index_is_reported_in_chat_and_documents_and_rebuild_recreates_it(tmp_path: Path) -> None:
     """The index folder is deleted under the running app: the chat and the Documents tab say so
     with the core's message (an AssistantError), and Rebuild brings the index back."""
     from gradio_client import Client
 
+    from assistant.store import POINTER_TTL
     from assistant.web import list_documents, rebuild
     from assistant.web_api import make_backend
 
     with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
         client = Client(url, verbose=False)
         assert "136" in client.predict("How many missiles were approved?", api_name="/chat")
-        backend = make_backend(settings)
+        backend = make_backend(settings)  # as the running app holds it: it has read the index
+        assert list_documents(backend)[0]
         shutil.rmtree(settings.index_dir)
+        time.sleep(POINTER_TTL + 0.1)  # a reader trusts the pointer it read for this long
         reply = client.predict("How many missiles were approved?", api_name="/chat")
         _, problem = list_documents(backend)
         assert "nw-error" in reply and "136" not in reply, reply
