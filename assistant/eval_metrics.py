@@ -1,0 +1,170 @@
+"""Eval metrics: does an answer hold the gold answer, are its citations intact, and the totals."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.eval_data import EvalQuestion
+from assistant.results import Answer
+
+Cache = dict[Path, str | None]
+_MARKER = re.compile(r"\[\d+\]")
+_PUNCT = frozenset(string.punctuation)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """What the assistant said to one question and how it scored."""
+
+    question: str
+    answers: tuple[str, ...]
+    text: str
+    abstained: bool
+    hit: bool
+    supported: bool
+    quotes: tuple[str, ...]
+    citations_checked: int
+    citations_intact: int
+    seconds: float
+
+    @property
+    def correct(self) -> bool:
+        """Answerable: the gold answer is in the text. Unanswerable: the assistant abstained."""
+        return self.hit if self.answers else self.abstained
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Aggregate metrics (rates are None when their denominator is zero) plus per-question results."""
+
+    source: str
+    format: str
+    split: str
+    questions: int
+    answerable: int
+    unanswerable: int
+    answer_hits: int
+    supported_hits: int
+    false_abstentions: int
+    unanswerable_abstentions: int
+    answer_hit_rate: float | None
+    supported_hit_rate: float | None
+    false_abstention_rate: float | None
+    unanswerable_abstention_rate: float | None
+    mean_answer_chars: float | None
+    citations_checked: int
+    citations_intact: int
+    citation_integrity: float | None
+    latency_p50: float | None
+    latency_p95: float | None
+    index_seconds: float | None = None
+    results: tuple[QuestionResult, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (per-question results as a list of dicts)."""
+        return asdict(self) | {"results": [asdict(r) for r in self.results]}
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def contains_answer(text: str, gold: str) -> bool:
+    """True when normalised ``gold`` appears in normalised ``text`` on word boundaries.
+
+    Word boundaries keep "10" from matching "100"; ``[n]`` markers are dropped first so a marker's
+    number never counts as (or splits) an answer.
+    """
+    needle = normalize_answer(gold)
+    return bool(needle) and f" {needle} " in f" {normalize_answer(_MARKER.sub(' ', text))} "
+
+
+def score(
+    question: EvalQuestion, answer: Answer, seeds_dir: Path, seconds: float = 0.0, cache: Cache | None = None
+) -> QuestionResult:
+    """Score one Answer; ``cache`` keeps seed file texts across calls (None: a missing file)."""
+    texts = {} if cache is None else cache
+    quotes = tuple(c.quote for c in answer.citations)
+    hits = [g for g in question.answers if not answer.abstained and contains_answer(answer.text, g)]
+    checked = intact = 0
+    for citation in answer.citations:
+        file = seeds_dir / citation.source
+        if file not in texts:
+            try:  # bytes, then decode, as the indexer does: read_text would turn \r\n into \n
+                texts[file] = file.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                texts[file] = None  # a missing source counts as a broken citation
+            if texts[file] is not None and file.suffix.lower() in (".html", ".htm"):
+                from assistant.html_text import extract_page  # offsets point into the extracted text
+
+                texts[file] = extract_page(texts[file]).text
+        text = texts[file]
+        checked += 1
+        intact += text is not None and text[citation.start : citation.end] == citation.quote
+    supported = any(contains_answer(q, g) for g in hits for q in quotes)
+    return QuestionResult(
+        question.question, question.answers, answer.text, answer.abstained, bool(hits), supported, quotes,
+        checked, intact, seconds,
+    )  # fmt: skip
+
+
+def summarise(
+    results: Iterable[QuestionResult],
+    *,
+    source: str = "",
+    format: str = "",
+    split: str = "all",
+    index_seconds: float | None = None,
+) -> EvalReport:
+    """Aggregate per-question results into an EvalReport."""
+    results = tuple(results)
+    answerable = [r for r in results if r.answers]
+    unanswerable = [r for r in results if not r.answers]
+    answered = [r for r in results if not r.abstained]
+    counts = {
+        "answer_hits": sum(r.hit for r in answerable),
+        "supported_hits": sum(r.supported for r in answerable),
+        "false_abstentions": sum(r.abstained for r in answerable),
+        "unanswerable_abstentions": sum(r.abstained for r in unanswerable),
+        "citations_checked": sum(r.citations_checked for r in results),
+        "citations_intact": sum(r.citations_intact for r in results),
+    }
+    seconds = [r.seconds for r in results]
+    return EvalReport(
+        source,
+        format,
+        split,
+        len(results),
+        len(answerable),
+        len(unanswerable),
+        **counts,
+        answer_hit_rate=_rate(counts["answer_hits"], len(answerable)),
+        supported_hit_rate=_rate(counts["supported_hits"], len(answerable)),
+        false_abstention_rate=_rate(counts["false_abstentions"], len(answerable)),
+        unanswerable_abstention_rate=_rate(counts["unanswerable_abstentions"], len(unanswerable)),
+        mean_answer_chars=_rate(sum(len(r.text) for r in answered), len(answered)),
+        citation_integrity=_rate(counts["citations_intact"], counts["citations_checked"]),
+        latency_p50=percentile(seconds, 50),
+        latency_p95=percentile(seconds, 95),
+        index_seconds=index_seconds,
+        results=results,
+    )
+
+
+def percentile(values: Sequence[float], q: int) -> float | None:
+    """The ``q``-th percentile (1-99), linear between closest ranks as numpy's default; None for none."""
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _rate(num: float, den: int) -> float | None:
+    return num / den if den else None
