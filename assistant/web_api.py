@@ -126,8 +126,8 @@ def citation_data(c: Any) -> CitationData:
         start=c.start,
         end=c.end,
         date=c.date,
-        answer_start=getattr(c, "answer_start", None),
-        answer_end=getattr(c, "answer_end", None),
+        answer_start=c.answer_start,
+        answer_end=c.answer_end,
     )
 
 
@@ -135,11 +135,11 @@ def answer_data(result: Any) -> AnswerData:
     """An Answer as plain JSON-ready data (the ``ask`` tool's result)."""
     return AnswerData(
         text=result.text,
-        short_answer=getattr(result, "short_answer", None),
+        short_answer=result.short_answer,
         abstained=bool(result.abstained),
-        confidence=getattr(result, "confidence", None),
+        confidence=result.confidence,
         citations=[citation_data(c) for c in result.citations],
-        related=[citation_data(c) for c in getattr(result, "related", ())],
+        related=[citation_data(c) for c in result.related],
         notice=result.notice,
     )
 
@@ -163,7 +163,7 @@ def document_data(doc: Any) -> DocumentData:
         source=doc.source,
         title=doc.title,
         date=doc.date,
-        author=getattr(doc, "author", None),
+        author=doc.author,
         passages=int(doc.passages),
     )
 

@@ -89,7 +89,7 @@ def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str
     kept = len(doc.body)
     facts = " · ".join(
         escape_html(x)
-        for x in (doc.date, f"by {doc.author}" if getattr(doc, "author", None) else None, doc.source)
+        for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source)
         if x
     )
     text, lo, hi = doc.text, 0, len(doc.text)

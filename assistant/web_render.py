@@ -99,7 +99,7 @@ def group_by_passage(citations: Iterable[Any]) -> list[PassageBlock]:
 
 def _answer_phrase(c: Any) -> tuple[int, int] | None:
     """Where the short answer stands inside citation ``c``'s quote (raw quote offsets), if it does."""
-    a, b = getattr(c, "answer_start", None), getattr(c, "answer_end", None)
+    a, b = c.answer_start, c.answer_end
     if a is None or b is None:
         return None
     a, b = a - c.start, b - c.start
@@ -181,7 +181,7 @@ def render_answer(result: Any, *, final: bool = True) -> str:
     ``final=False`` renders an answer still being written (an LLM streaming its sentences).
     """
     parts = []
-    short = getattr(result, "short_answer", None)
+    short = result.short_answer
     if short and not result.abstained:
         parts.append(f'<div class="nw-direct"><strong>{escape_html(short)}</strong></div>')
     parts.append(render_text(result.text, (c.number for c in result.citations)) + ("" if final else " …"))
@@ -192,7 +192,7 @@ def render_answer(result: Any, *, final: bool = True) -> str:
             '<div class="nw-abstain" data-kind="abstained">No passage in the documents answers this.</div>'
         )
     blocks = group_by_passage(result.citations)
-    related = "".join(render_related(c) for c in getattr(result, "related", ()) or ())
+    related = "".join(render_related(c) for c in result.related)
     if (blocks or related) and final:
         body = "".join(render_passage(b) for b in blocks) + related
         parts.append(f'{SOURCES_MARK} data-citations="{len(result.citations)}">{body}</div>')
