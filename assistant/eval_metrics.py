@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import string
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ class QuestionResult:
     citations_checked: int
     citations_intact: int
     seconds: float
+    #: The answerer's confidence that its quote answers (None when it gives none).
+    confidence: float | None = None
 
     @property
     def correct(self) -> bool:
@@ -112,7 +115,7 @@ def score(
     supported = any(contains_answer(q, g) for g in hits for q in quotes)
     return QuestionResult(
         question.question, question.answers, answer.text, answer.abstained, bool(hits), supported, quotes,
-        checked, intact, seconds,
+        checked, intact, seconds, answer.confidence,
     )  # fmt: skip
 
 
@@ -168,3 +171,20 @@ def percentile(values: Sequence[float], q: int) -> float | None:
 
 def _rate(num: float, den: int) -> float | None:
     return num / den if den else None
+
+
+def squad_scores(prediction: str, golds: Sequence[str]) -> tuple[float, float]:
+    """SQuAD's official exact match and F1 of ``prediction`` against the best of ``golds``."""
+
+    def f1(gold: str) -> float:
+        p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
+        common = sum((Counter(p) & Counter(g)).values())
+        if not p or not g:
+            return float(p == g)
+        if common == 0:
+            return 0.0
+        precision, recall = common / len(p), common / len(g)
+        return 2 * precision * recall / (precision + recall)
+
+    em = max((float(normalize_answer(prediction) == normalize_answer(g)) for g in golds), default=0.0)
+    return em, max((f1(g) for g in golds), default=0.0)

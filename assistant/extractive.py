@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assistant.about import about_document
+from assistant.answer_types import typed_spans
 from assistant.lexical import STOPWORDS, tokens
 from assistant.results import Answer
+from assistant.short_answer import short_answer
 
 if TYPE_CHECKING:
     from assistant.evidence import Evidence, PassageHit
     from assistant.settings import Settings
 
-# --- what kind of answer a question wants ------------------------------------------------------------
 
+# The kinds of answer as the sentence scorer sees them: broad on purpose (any capitalised word counts
+# as a name), since WEIGHTS were fitted with these. The direct answer uses answer_types' stricter spans.
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
     r"|hundred|thousand|million|billion|trillion|dozen|half|several|first|second|third"
@@ -154,17 +157,42 @@ def score_sentences(evidence: Evidence) -> list[Candidate]:
     return sorted(out, key=lambda c: c.score, reverse=True)
 
 
-def choose(candidates: Sequence[Candidate], max_chars: int) -> list[Candidate]:
-    """The best sentence, then the next best ones while the answer stays within ``max_chars``."""
+def choose(candidates: Sequence[Candidate], max_chars: int, question: str) -> list[Candidate]:
+    """The best sentence (with the neighbour it leans on), then the next best within ``max_chars``."""
     if not candidates:
         return []
-    chosen = [candidates[0]]
-    size = len(candidates[0].text)
+    best = candidates[0]
+    chosen = [best]
+    neighbour = lean_on(best, question)
+    if neighbour is not None and len(best.text) + len(neighbour.text) <= max_chars:
+        chosen = sorted([best, neighbour], key=lambda c: c.index)
+    size = sum(len(c.text) for c in chosen)
     for other in candidates[1:4]:
-        if size + len(other.text) <= max_chars and other.text != chosen[0].text:
+        if any(other.text == c.text for c in chosen):
+            continue
+        if size + len(other.text) <= max_chars:
             chosen.append(other)
             size += len(other.text)
     return chosen
+
+
+# A sentence that opens by referring back ("He served ...", "The company said ...") leans on the one
+# before it for who or what it is about.
+_REFERS_BACK = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its|this|these|those|the latter)\b", re.I)
+
+
+def lean_on(best: Candidate, question: str) -> Candidate | None:
+    """The sentence next to ``best`` that it needs: the one it refers back to, or the one holding what
+    the question asks for when ``best`` only describes it ("the new ambassador ..." / "Mark Lippert ...")."""
+    hit, i = best.hit, best.index
+    if _REFERS_BACK.search(best.text) and i > 0:
+        return Candidate(hit, i - 1, hit.sentence_text(i - 1), best.score, best.dense, best.typed)
+    kind = answer_type(question)
+    if kind and not typed_spans(kind, best.text, question):
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(hit.sentences) and typed_spans(kind, hit.sentence_text(j), question):
+                return Candidate(hit, j, hit.sentence_text(j), best.score, best.dense, 1)
+    return None
 
 
 def should_abstain(question: str, best: Candidate) -> bool:
@@ -181,19 +209,36 @@ def should_abstain(question: str, best: Candidate) -> bool:
 # --- the answer -------------------------------------------------------------------------------------------
 
 
-def build_answer(question: str, chosen: Sequence[Candidate], sources: int) -> Answer:
-    """Quote the chosen sentences verbatim, each followed by its citation marker."""
+def build_answer(
+    question: str, chosen: Sequence[Candidate], sources: int, short: tuple[int, int, int] | None = None
+) -> Answer:
+    """Quote the chosen sentences verbatim, each followed by its citation marker.
+
+    ``short`` is (position in ``chosen``, start, end) of the direct answer inside that quote.
+    """
     if not chosen:
         return abstention(question, sources)
-    citations, parts = [], []
+    citations, parts, phrase = [], [], None
     for number, c in enumerate(chosen, start=1):
-        citations.append(c.hit.cite(c.index, number, c.score))
+        citation = c.hit.cite(c.index, number, c.score)
+        if short is not None and short[0] == number - 1:
+            phrase = c.text[short[1] : short[2]]
+            citation = replace(
+                citation, answer_start=citation.start + short[1], answer_end=citation.start + short[2]
+            )
+        citations.append(citation)
         parts.append(f"{' '.join(c.text.split())} [{number}]")
-    return Answer(question=question, text=" ".join(parts), citations=tuple(citations), abstained=False)
+    return Answer(
+        question=question,
+        text=" ".join(parts),
+        citations=tuple(citations),
+        abstained=False,
+        short_answer=phrase,
+    )
 
 
-def abstention(question: str, sources: int) -> Answer:
-    """The plain 'not in the documents' answer: it claims nothing."""
+def abstention(question: str, sources: int, related: Sequence[Candidate] = ()) -> Answer:
+    """The plain 'not in the documents' answer: it claims nothing; ``related`` is further reading."""
     what = "The article doesn't" if sources == 1 else "The indexed documents don't"
     return Answer(
         question=question,
@@ -201,6 +246,7 @@ def abstention(question: str, sources: int) -> Answer:
         "this question, so I won't guess.",
         citations=(),
         abstained=True,
+        related=tuple(c.hit.cite(c.index, n, c.score) for n, c in enumerate(related, 1)),
     )
 
 
@@ -222,6 +268,9 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     if not evidence.passages or stopword_only(question):
         return abstention(question, n_sources)
     candidates = score_sentences(evidence)
-    if not candidates or should_abstain(question, candidates[0]):
+    if not candidates:
         return abstention(question, n_sources)
-    return build_answer(question, choose(candidates, settings.answer_chars), n_sources)
+    if should_abstain(question, candidates[0]):
+        return abstention(question, n_sources, related=candidates[:1])
+    chosen = choose(candidates, settings.answer_chars, question)
+    return build_answer(question, chosen, n_sources, short_answer(question, chosen))

@@ -88,9 +88,7 @@ def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str
     doc = reading.document
     kept = len(doc.body)
     facts = " · ".join(
-        escape_html(x)
-        for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source)
-        if x
+        escape_html(x) for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source) if x
     )
     text, lo, hi = doc.text, 0, len(doc.text)
     if len(text) > VIEW_CHARS:  # a very long document: the part around the passage

@@ -1,0 +1,116 @@
+"""Answer types: what kind of answer a question asks for (a number, a date, money, a person, a place)
+and where a sentence holds one, as character spans.
+
+English question words and number/date/money shapes only: no word here comes from a particular
+question. The extractive answerer scores sentences on it; the direct answer is cut out by it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Number words that are a count on their own ("two"); "million" alone is only a multiplier.
+_COUNT_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|dozen|half|several|first|second|third"
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|hundred|thousand|million|billion|trillion|dozen|half|several|first|second|third"
+)
+# Month names only when capitalised: "may", "march" and "dec..." are also ordinary words.
+_MONTH = (
+    r"(?-i:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"
+)
+#: Each answer type: (how a question asks for it, how a sentence holds it). English question words
+#: and number/date/money shapes: no word here comes from a particular question.
+TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "money": (
+        re.compile(
+            r"\bhow much\b.*\b(cost|price|worth|pay|paid|spen[dt]|value|sale|deal|fund|budget|money|charge)"
+            r"|\b(price|cost|worth|value)\b",
+            re.I,
+        ),
+        re.compile(
+            r"[$£€¥]\s?\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|bn|m)\b)?"
+            r"|\b\d[\d,.]*\s?(?:dollars?|pounds?|euros?|yen|bn)\b",
+            re.I,
+        ),
+    ),
+    "date": (
+        re.compile(
+            r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade|period|era)\b"
+            r"|\b(?:which|what) (?:year|century|decade|month|day)\b|\bhow long ago\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\b(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}(?:st|nd|rd|th)?\b)?(?:,? (?:1[0-9]|20)\d\d)?"
+            r"|\b(?:early |late |mid-?)?(?:1[0-9]|20)\d\d(?:s)?\b|\b\d{1,2}(?:st|nd|rd|th) centur(?:y|ies)\b"
+            r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b"
+            r"|\b(?:yesterday|today|tomorrow|(?:last|next) (?:week|month|year))\b",
+            re.I,
+        ),
+    ),
+    "number": (
+        re.compile(
+            r"\bhow (?:many|much|long|far|old|big|large|tall|high|often)\b"
+            r"|\bwhat (?:number|percentage|percent|proportion|share|amount|size)\b",
+            re.I,
+        ),
+        re.compile(
+            # Not a digit that ends a designation ("PAC-3", "F-16"): that names a thing, it counts nothing.
+            r"(?:[$£€¥]\s?)?(?<![A-Za-z]-)\b\d[\d,.]*(?:\s?(?:%|percent|per cent))?"
+            rf"(?:\s(?:{_NUMBER_WORDS})\b)?"
+            rf"|\b(?:{_COUNT_WORDS})\b",
+            re.I,
+        ),
+    ),
+    "person": (
+        re.compile(
+            r"^\W*(?:who|whom|whose)\b|\bwho (?:is|was|were|are)\b|\bwhich (?:person|man|woman)", re.I
+        ),
+        re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|[A-Z]\.|de|von|van|bin|al))*(?: [IVX]+\b)?"),
+    ),
+    "place": (
+        re.compile(
+            r"\bwhere\b|\b(?:what|which) (?:country|city|place|region|town|state|area|nation)\b", re.I
+        ),
+        re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|of|de))*(?: [A-Z][a-z]+)?"),
+    ),
+}
+
+
+_PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|of|into|across|near|the)\s+$", re.I)
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer the question wants, by its wording ("how many" wants a number)."""
+    for name, (asks, _) in TYPES.items():
+        if asks.search(question):
+            return name
+    return None
+
+
+def typed_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
+    """Spans of ``sentence`` holding the kind of answer asked for and not already in the question."""
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    out = []
+    for m in TYPES[kind][1].finditer(sentence):
+        words = [w.lower() for w in re.findall(r"\w+", m.group())]
+        if not words or all(w in asked for w in words):
+            continue
+        # A name the question already uses ("Where did Lippert serve?") is not the answer to it.
+        if kind in ("person", "place") and any(w in asked for w in words):
+            continue
+        # A capitalised word that opens the sentence is often just an opening, not a name.
+        if kind in ("person", "place") and m.start() == 0 and len(words) == 1:
+            continue
+        # After "in", "to", "from" ... a capitalised phrase names a place or a body, not a person.
+        if kind == "person" and _PLACE_BEFORE.search(sentence[: m.start()]):
+            continue
+        end = m.end()
+        while end > m.start() and sentence[end - 1] in ",.;:":
+            end -= 1  # a number's pattern can take the sentence's own punctuation
+        out.append((m.start(), end))
+    return out

@@ -1,0 +1,49 @@
+"""The direct answer: the phrase inside the quote that answers a factoid question ("136", "Mark Lippert").
+
+For questions that ask for a figure or a date (how many / how much / when), the phrase
+is the span of that kind in the quoted sentences that the question does not already say, nearest to
+the question's own words in the sentence (the answer to "When did X happen?" sits next to "X"). No
+span of the kind, no short answer: the quote alone is the answer then.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from assistant.answer_types import answer_type, typed_spans
+from assistant.lexical import STOPWORDS
+
+if TYPE_CHECKING:
+    from assistant.extractive import Candidate
+
+
+_FIGURES = ("money", "number", "date")
+
+
+def short_answer(question: str, chosen: Sequence[Candidate]) -> tuple[int, int, int] | None:
+    """(position in ``chosen``, start, end) of the answer phrase inside that sentence, or None."""
+    kind = answer_type(question)
+    # Names and places are found by capitalisation alone, which also catches adjectives ("South
+    # Korean") and titles: a wrong phrase in bold misleads more than none, so only figures and dates.
+    if kind not in _FIGURES:
+        return None
+    asked = {w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS}
+    # The best-scored sentence first; a neighbour shares its sentence's score and comes after it.
+    order = sorted(range(len(chosen)), key=lambda n: -chosen[n].score)
+    for n in order:
+        text = chosen[n].text
+        spans = typed_spans(kind, text, question)
+        if spans:
+            start, end = min(spans, key=lambda s: distance(s, text, asked))
+            return n, start, end
+    return None
+
+
+def distance(span: tuple[int, int], text: str, asked: set[str]) -> int:
+    """Characters between ``span`` and the nearest question word in ``text`` (its length if none)."""
+    places = [m.start() for m in re.finditer(r"\w+", text) if m.group().lower() in asked]
+    if not places:
+        return span[0]
+    return min(min(abs(p - span[0]), abs(p - span[1])) for p in places)
