@@ -35,6 +35,8 @@ class QuestionResult:
     seconds: float
     #: The answerer's confidence that its quote answers (None when it gives none).
     confidence: float | None = None
+    #: The direct answer phrase it gave, if any.
+    short_answer: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -67,6 +69,10 @@ class EvalReport:
     latency_p50: float | None
     latency_p95: float | None
     index_seconds: float | None = None
+    #: Answerable questions given a direct answer, and its SQuAD exact match and F1 over them.
+    short_answers: int = 0
+    short_exact_match: float | None = None
+    short_f1: float | None = None
     results: tuple[QuestionResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,7 +121,7 @@ def score(
     supported = any(contains_answer(q, g) for g in hits for q in quotes)
     return QuestionResult(
         question.question, question.answers, answer.text, answer.abstained, bool(hits), supported, quotes,
-        checked, intact, seconds, answer.confidence,
+        checked, intact, seconds, answer.confidence, answer.short_answer,
     )  # fmt: skip
 
 
@@ -141,6 +147,9 @@ def summarise(
         "citations_intact": sum(r.citations_intact for r in results),
     }
     seconds = [r.seconds for r in results]
+    shorts = [
+        squad_scores(r.short_answer, r.answers) for r in answerable if r.short_answer and not r.abstained
+    ]
     return EvalReport(
         source,
         format,
@@ -158,6 +167,9 @@ def summarise(
         latency_p50=percentile(seconds, 50),
         latency_p95=percentile(seconds, 95),
         index_seconds=index_seconds,
+        short_answers=len(shorts),
+        short_exact_match=_rate(sum(em for em, _ in shorts), len(shorts)),
+        short_f1=_rate(sum(f1 for _, f1 in shorts), len(shorts)),
         results=results,
     )
 

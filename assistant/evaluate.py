@@ -154,6 +154,13 @@ def format_table(report: EvalReport) -> str:
         ("mean answer length", chars),
         ("latency p50 / p95", f"{ms(r.latency_p50)} / {ms(r.latency_p95)}"),
     ]
+    if r.short_answers:
+        rows.append(
+            (
+                "direct answer EM / F1",
+                f"{r.short_exact_match:.1%} / {r.short_f1:.1%}  (over {r.short_answers} given)",
+            )
+        )
     if report.index_seconds is not None:
         rows.append(("index build", f"{report.index_seconds:.1f} s"))
     head = (
