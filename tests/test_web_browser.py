@@ -159,11 +159,6 @@ def test_chat_on_a_phone(missile_app: str, browser: object) -> None:
         page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the answerer issue: the extractive answerer filling Answer.short_answer, "
-    "Citation.answer_start/answer_end and Answer.related; remove this mark when it is merged",
-)
 def test_direct_answer_and_related_passage_from_the_real_answerer(missile_app: str, page: object) -> None:
     from playwright.sync_api import expect
 
