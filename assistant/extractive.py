@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assistant.about import about_document
-from assistant.answer_types import typed_spans
+from assistant.answer_types import answer_type, typed_spans
 from assistant.lexical import STOPWORDS, tokens
 from assistant.results import Answer
 from assistant.short_answer import short_answer
@@ -26,70 +26,33 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 
-# The kinds of answer as the sentence scorer sees them: broad on purpose (any capitalised word counts
-# as a name), since WEIGHTS were fitted with these. The direct answer uses answer_types' stricter spans.
+# How a sentence holds each kind of answer, as the sentence scorer sees it: broad on purpose (any
+# capitalised word counts as a name, any digit as a number), since WEIGHTS were fitted with these.
+# How a question asks for a kind is answer_types.answer_type; the direct answer uses its stricter spans.
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
     r"|hundred|thousand|million|billion|trillion|dozen|half|several|first|second|third"
 )
-_TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "money": (
-        re.compile(
-            r"\bhow much\b.*\b(cost|price|worth|pay|paid|spen[dt]|value|sale|deal|fund|budget|money|charge)"
-            r"|\b(price|cost|worth|value)\b",
-            re.I,
-        ),
-        re.compile(
-            r"[$£€¥]\s?\d|\b\d[\d,.]*\s?(?:dollars?|pounds?|euros?|yen|bn|m)\b|\b(?:billion|million)\b", re.I
-        ),
+_NAME = re.compile(r"(?<=\S )[A-Z][a-z]+")
+_HOLDS: dict[str, re.Pattern[str]] = {
+    "money": re.compile(
+        r"[$£€¥]\s?\d|\b\d[\d,.]*\s?(?:dollars?|pounds?|euros?|yen|bn|m)\b|\b(?:billion|million)\b", re.I
     ),
-    "date": (
-        re.compile(
-            r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade|period|era)\b"
-            r"|\b(?:which|what) (?:year|century|decade|month|day)\b|\bhow long ago\b",
-            re.I,
-        ),
-        re.compile(
-            r"\b(?:1[0-9]|20)\d\d\b|\b\d{1,2}(?:st|nd|rd|th)\b|\bcentur(?:y|ies)\b|\b(?:jan|feb|mar|apr|may"
-            r"|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\bago\b"
-            r"|\b(?:yesterday|today|tomorrow|last|next) (?:week|month|year)\b",
-            re.I,
-        ),
+    "date": re.compile(
+        r"\b(?:1[0-9]|20)\d\d\b|\b\d{1,2}(?:st|nd|rd|th)\b|\bcentur(?:y|ies)\b|\b(?:jan|feb|mar|apr|may"
+        r"|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\bago\b"
+        r"|\b(?:yesterday|today|tomorrow|last|next) (?:week|month|year)\b",
+        re.I,
     ),
-    "number": (
-        re.compile(
-            r"\bhow (?:many|much|long|far|old|big|large|tall|high|often)\b"
-            r"|\bwhat (?:number|percentage|percent|proportion|share|amount|size)\b",
-            re.I,
-        ),
-        re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
-    ),
-    "person": (
-        re.compile(
-            r"^\W*(?:who|whom|whose)\b|\bwho (?:is|was|were|are)\b|\bwhich (?:person|man|woman)", re.I
-        ),
-        re.compile(r"(?<=\S )[A-Z][a-z]+"),
-    ),
-    "place": (
-        re.compile(
-            r"\bwhere\b|\b(?:what|which) (?:country|city|place|region|town|state|area|nation)\b", re.I
-        ),
-        re.compile(r"(?<=\S )[A-Z][a-z]+"),
-    ),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    "person": _NAME,
+    "place": _NAME,
 }
-
-
-def answer_type(question: str) -> str | None:
-    """The kind of answer the question wants, by its wording ("how many" wants a number)."""
-    for name, (asks, _) in _TYPES.items():
-        if asks.search(question):
-            return name
-    return None
 
 
 def has_type(kind: str, sentence: str, question: str) -> bool:
     """Does the sentence hold something of that kind that the question does not already say?"""
-    pattern = _TYPES[kind][1]
+    pattern = _HOLDS[kind]
     if kind in ("person", "place"):
         asked = {w.lower() for w in re.findall(r"\w+", question)}
         return any(m.group().lower() not in asked for m in pattern.finditer(sentence))
