@@ -131,7 +131,7 @@ def clean_question(question: Any, max_chars: int) -> str:
             f"The question is {len(question):,} characters long; the limit is {max_chars:,} "
             "(ASSISTANT_MAX_QUESTION_CHARS). Ask about one thing in a sentence or two."
         )
-    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", _CONTROL.sub(" ", question))).split())
+    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", question)).split())
     if not any(ch.isalnum() for ch in text):
         raise BadQuestionError(
             "The question is empty: type a question about the article, e.g. 'What is it about?'"
@@ -143,9 +143,9 @@ def normalise_history(history: Any, settings: Settings) -> tuple[Message, ...]:
     """The chat so far as plain ``{"role", "content": str}`` dicts, within the history limits.
 
     Accepts OpenAI/Gradio messages (content a string or a list of ``{"type": "text", "text"}``
-    parts). A malformed turn is skipped, never an error; only the last
-    ``settings.max_history_turns`` turns are kept, each cut to ``settings.max_history_chars``
-    (the follow-up logic only ever reads the last few turns, so nothing useful is lost).
+    parts). A malformed turn is skipped, never an error. Only the last
+    ``settings.max_history_turns`` turns are kept, and at most ``settings.max_history_chars``
+    characters of them, newest first (the follow-up logic only reads the last few turns).
     """
     if not isinstance(history, Sequence) or isinstance(history, str | bytes):
         return ()

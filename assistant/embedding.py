@@ -69,10 +69,6 @@ class Embedder:
         size = getter()
         return int(size) if size else int(model.encode(["x"]).shape[1])
 
-    def fingerprint(self) -> dict[str, Any]:
-        """What identifies the vectors this model makes (without loading it), to catch a model change."""
-        return fingerprint(self.name)
-
 
 def _load(name: str) -> SentenceTransformer:
     offline()  # before transformers is imported: it reads the variables once

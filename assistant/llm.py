@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -52,11 +52,12 @@ _DELIM = re.compile(r"<\s*/?\s*passages\s*>", re.IGNORECASE)
 def rewrite_question(question: str, history: list[dict], chat_model: BaseChatModel) -> str:
     """Turn a follow-up into a standalone question using the conversation ``history``.
 
-    ``history`` holds chat messages ``{"role": "user"|"assistant", "content": ...}`` (the last
-    six are used). Returns ``question`` unchanged when there is no history, on any model error,
-    or when the reply is empty or implausibly long.
+    ``history`` holds plain chat messages ``{"role": "user"|"assistant", "content": str}``, as
+    ``answering.normalise_history`` makes them (the last six are used). Returns ``question``
+    unchanged when there is no history, on any model error, or when the reply is empty or
+    implausibly long.
     """
-    turns = [(str(m.get("role", "user")), _content_text(m.get("content"))) for m in history or []]
+    turns = [(str(m.get("role", "user")), str(m.get("content") or "")) for m in history or []]
     turns = [(role, text[:600]) for role, text in turns if text.strip()][-6:]
     if not turns:
         return question
@@ -168,13 +169,6 @@ def build_messages(question: str, hits: Sequence[PassageHit]) -> list[SystemMess
         "Answer the question from the passages above, citing them as [n]."
     )
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(user)]
-
-
-def _content_text(content: Any) -> str:
-    """Text of a chat message's content (a string, or a list of parts as the web chat sends)."""
-    if isinstance(content, list | tuple):
-        return " ".join(_content_text(part) for part in content)
-    return str(content.get("text", "")) if isinstance(content, dict) else str(content or "")
 
 
 def _failure_notice(model_name: str, exc: Exception) -> str:

@@ -422,7 +422,7 @@ def test_model_errors_fall_back_with_a_notice(error: Exception, notice: str) -> 
 
 HISTORY = [
     {"role": "user", "content": "Who is selling missiles to South Korea?"},
-    {"role": "assistant", "content": [{"type": "text", "text": "The US State Department [1]."}]},
+    {"role": "assistant", "content": "The US State Department [1]."},
 ]
 
 
