@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     answer_chars: int = Field(
         400, ge=80, le=4000, description="Soft limit on the extractive answer's length in characters."
     )
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the extractive answer's confidence (probability that its quote answers) "
+        "is below this; unset means the threshold fitted with the answerer (assistant/answerer.json).",
+    )
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted; longer ones get a clear error."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -51,3 +52,14 @@ def load_questions() -> list[dict]:
     """The project's own question set about the article."""
     lines = (ROOT / "tests" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def require_shared(*paths: Path) -> None:
+    """Skip, with the reason, when data from ../shared is absent; with CI set, fail instead: CI
+    always has ../shared beside the repo, so a missing file there is a broken run, not a skip."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{', '.join(missing)} missing: CI must have ../shared beside the repository")
+    pytest.skip(f"{', '.join(missing)} not present (../shared is not beside the repository)")

@@ -2,7 +2,7 @@
 
 Each question in ``tests/news_questions.jsonl`` names its page in ``../shared/eval/news-pages/`` and
 is answered from an index of that page alone. The pages are third-party copyright and are kept out
-of the repository, so this test is skipped where they are not present.
+of the repository: outside CI this test is skipped where they are absent; with CI set it fails.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import require_shared
 
 from assistant import Settings
 from assistant.evaluate import EvalReport, run_eval
@@ -18,13 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "tests" / "news_questions.jsonl"
 PAGES = ROOT.parent / "shared" / "eval" / "news-pages"
 
-pytestmark = pytest.mark.skipif(
-    not (QUESTIONS.is_file() and PAGES.is_dir()), reason=f"news pages not present at {PAGES}"
-)
-
 
 @pytest.fixture(scope="module")
 def holdout() -> EvalReport:
+    require_shared(PAGES)
     return run_eval(QUESTIONS, Settings(chroma_host=None), split="holdout", progress=False, seeds_from=PAGES)
 
 
@@ -41,10 +39,17 @@ def test_answerable_questions_are_rarely_abstained_on(holdout: EvalReport) -> No
     assert (holdout.false_abstention_rate or 0.0) <= 0.05
 
 
+def test_floors_under_todays_learned_answerer(holdout: EvalReport) -> None:
+    """A regression floor a little under what the shipped answerer measures (86.4% hit, 25.0%
+    abstention on unanswerable questions); the targets below are the issue's."""
+    assert (holdout.answer_hit_rate or 0.0) >= 0.83
+    assert (holdout.unanswerable_abstention_rate or 0.0) >= 0.2
+
+
 # The two targets below depend on the answerer (retrieval and the sentence scorer), not on reading
-# the pages: with the current extractive scorer the holdout measures 80.2% answer hit and 12.5%
-# abstention on unanswerable questions (docs/quality.md). strict=True: once the answerer meets a
-# target, the test fails as "XPASS" until this marker is removed.
+# the pages: with the learned answerer the holdout measures 86.4% answer hit and 25.0% abstention
+# on unanswerable questions (docs/quality.md). strict=True: once the answerer meets a target, the
+# test fails as "XPASS" until this marker is removed.
 _ANSWERER = "issue #11 targets not met by the current extractive answerer"
 
 
