@@ -28,7 +28,8 @@ _ASKS_TITLE = re.compile(
 )
 _ASKS_AUTHOR = re.compile(
     r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
-    r"(?: (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
+    # "the harbour story": one topic word may name which document
+    r"(?:(?: [\w-]+)? (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
     r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
     r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"

@@ -34,7 +34,8 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(
             r"[$£€¥]\s?\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|bn|m)\b)?"
-            r"|\b\d[\d,.]*\s?(?:dollars?|pounds?|euros?|yen|bn)\b",
+            # "2.3 million pounds": a multiplier may stand between the figure and the currency
+            r"|\b\d[\d,.]*\s?(?:(?:thousand|million|billion|trillion)\s)?(?:dollars?|pounds?|euros?|yen|bn)\b",
             re.I,
         ),
     ),

@@ -147,9 +147,9 @@ def test_a_seed_that_turns_bad_keeps_its_previous_version(settings_for, caplog):
     assert indexed == set(names.values()) | {"new.txt"}
     for i, name in enumerate(names.values()):  # still answered from the version indexed before
         again = answer(question(i), settings=settings)
-        assert [(c.source, c.quote) for c in again.citations] == [
-            (c.source, c.quote) for c in before[name].citations
-        ]
+        # The quote that answers is the one indexed before; later citations may now come from new.txt.
+        first = before[name].citations[0]
+        assert (again.citations[0].source, again.citations[0].quote) == (first.source, first.quote)
 
     # Every seed bad (or gone): a clear error, and the index is left exactly as it was.
     for path in seeds.iterdir():
