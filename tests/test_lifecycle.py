@@ -403,10 +403,7 @@ def test_build_killed_at_any_moment_leaves_the_old_index_and_the_next_build_reco
             assert label == "bar full" and len(docs) == 305, label
             break
         assert store.current(fresh=True).number == old_number
-        # The quote that answers is the old one. Only the first citation: a build killed late (about
-        # 12 s in) can leak the changed s0.txt's new text into a lower-ranked citation of the old
-        # generation (reproduced, cause not found yet; see the #14 closing note).
-        assert citations(answer(KILL_QUESTION, settings=settings))[:1] == citations(before)[:1], label
+        assert citations(answer(KILL_QUESTION, settings=settings)) == citations(before), label
 
     # A fresh process opens the index from scratch (nothing cached) and gets the same answer.
     check = subprocess.run(
@@ -415,7 +412,7 @@ def test_build_killed_at_any_moment_leaves_the_old_index_and_the_next_build_reco
         env=env_for(settings), cwd=ROOT, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert check.returncode == 0, check.stderr
-    assert [tuple(c) for c in json.loads(check.stdout)][:1] == citations(before)[:1]
+    assert [tuple(c) for c in json.loads(check.stdout)] == citations(before)
 
     # The next build recovers with no clean-up, and the orphaned generations are gone.
     recovery = cli(settings, "index", "--quiet")
@@ -423,7 +420,8 @@ def test_build_killed_at_any_moment_leaves_the_old_index_and_the_next_build_reco
     assert recovery.returncode == 0, err
     assert len(indexed_documents(settings)) == 305
     assert_clean(store)
-    assert citations(answer(KILL_QUESTION, settings=settings)) == citations(before)  # s3 unchanged
+    # s3 is unchanged, so the quote that answers is too; a later citation may now quote s0's new text.
+    assert citations(answer(KILL_QUESTION, settings=settings))[:1] == citations(before)[:1]
     assert (
         "210" in answer(f"How many {THINGS[2]} did the {TOWNS[0]} council approve?", settings=settings).text
     )
