@@ -280,8 +280,45 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
             f"(<= {NEWS_FALSE:.0%}), citation integrity {cites:.1%} (100%): "
             f"{'all met' if all(checks) else 'not all met'}.\n"
         )
+    lines += answerer_section()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def answerer_section() -> list[str]:
+    """The learned answerer's out-of-fold figures and calibration, as its trainer recorded them in
+    assistant/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them)."""
+    from assistant.scorer import PARAMETERS
+
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+    held = data["held_out"]
+    rows = [
+        [name, f"{v['questions']} ({v['unanswerable']})", pct(v["top1_hit"]), pct(v["shown_hit"]),
+         pct(v["shown_hit_after_abstention"]), pct(v["false_abstention"]),
+         "n/a" if v["abstention_unanswerable"] is None else pct(v["abstention_unanswerable"])]
+        for name, v in held.items() if isinstance(v, dict) and "questions" in v
+    ]  # fmt: skip
+    calibration = next(v for k, v in held.items() if k.startswith("calibration"))
+    bars = [
+        [f"{lo:.1f}-{hi:.1f}", str(n), f"{conf:.2f}", f"{acc:.2f}", "#" * round(acc * 20)]
+        for lo, hi, n, conf, acc in calibration
+    ]
+    baselines = held.get("baselines (top-1 hit, answerable)", {})
+    return [
+        "## The learned answerer (assistant/answerer.json)\n",
+        "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python bench/train_answerer.py` on the SQuAD 2.0 train "
+        "articles (plus `bench/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; every "
+        "figure below is out-of-fold: each article or page scored by models fitted without it. "
+        f"Abstention threshold `min_confidence` = {data['min_confidence']} (at most 5% false abstention "
+        "out-of-fold on each source).\n",
+        md_table(["fitting data, out-of-fold by article", "questions (unans.)", "top-1 hit", "shown hit",
+                  "hit after abstention", "false abstention", "abstention, unanswerable"], rows), "",
+        "Top-1 hit of single signals on the same data: "
+        + ", ".join(f"{k} {pct(v)}" for k, v in baselines.items()) + ".\n",
+        "Calibration (out-of-fold): predicted confidence vs observed accuracy (share of answers whose "
+        "shown text holds a gold answer; unanswerable questions count as wrong).\n",
+        md_table(["confidence bin", "questions", "mean confidence", "observed accuracy", "chart"], bars), "",
+    ]  # fmt: skip
 
 
 def md_table(head: list[str], rows: list[list[str]]) -> str:
