@@ -16,7 +16,7 @@ from assistant.answer_types import answer_type, typed_spans
 from assistant.lexical import STOPWORDS
 
 if TYPE_CHECKING:
-    from assistant.extractive import Candidate
+    from assistant.features import Candidate
 
 
 _FIGURES = ("money", "number", "date")
