@@ -11,6 +11,7 @@ question time, so the fitted weights always see the features they were fitted on
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -52,7 +53,7 @@ def question_pieces(tokenizer: object, question: str) -> list[list[int]]:
 
 
 def soft_coverage(
-    question: list[list[int]], sentence_ids: list[int], table: np.ndarray
+    question: list[list[int]], sentence_ids: Sequence[int], table: np.ndarray
 ) -> tuple[float, float]:
     """(mean, min) over question words of how well the sentence covers each word.
 
@@ -62,9 +63,19 @@ def soft_coverage(
 
     if not question or not sentence_ids:
         return 0.0, 0.0
-    sentence = table[sentence_ids]
-    covers = [float((table[pieces] @ sentence.T).max(axis=1).mean()) for pieces in question]
-    return float(np.mean(covers)), float(min(covers))
+    # One product for all the question's pieces, then each word's pieces averaged.
+    best = (table[[i for pieces in question for i in pieces]] @ table[list(sentence_ids)].T).max(axis=1)
+    bounds = np.cumsum([0, *(len(pieces) for pieces in question)])
+    covers = np.add.reduceat(best, bounds[:-1]) / np.diff(bounds)
+    return float(covers.mean()), float(covers.min())
+
+
+@lru_cache(maxsize=8192)  # sentences recur across questions; tokenising them is most of the cost
+def sentence_info(model_name: str, text: str) -> tuple[tuple[int, ...], frozenset[str]]:
+    """A sentence's word-piece ids (for soft coverage) and its stemmed content words."""
+    tokenizer, _ = token_vectors(model_name)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+    return tuple(ids), frozenset(tokens(text))
 
 
 # --- the features --------------------------------------------------------------------------------------
@@ -116,9 +127,9 @@ def candidates(evidence: Evidence, model_name: str) -> list[Candidate]:
     for rank, (hit, vectors) in enumerate(zip(evidence.passages, evidence.vectors, strict=True)):
         sims = vectors @ evidence.vector
         texts = [hit.sentence_text(i) for i in range(len(hit.sentences))]
-        ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []  # type: ignore[operator]
-        softs = [soft_coverage(pieces, s, table) for s in ids]
-        words = [set(tokens(t)) for t in texts]
+        infos = [sentence_info(model_name, t) for t in texts]
+        softs = [soft_coverage(pieces, ids, table) for ids, _ in infos]
+        words = [w for _, w in infos]
         context = coverage(set(tokens(f"{hit.title} {hit.text}")))
         for i, text in enumerate(texts):
             around = [j for j in (i - 1, i + 1) if 0 <= j < len(texts)]

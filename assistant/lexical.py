@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = frozenset({
@@ -23,6 +24,7 @@ STOPWORDS = frozenset({
 })  # fmt: skip
 
 
+@lru_cache(maxsize=65536)  # the same words recur in every passage and question
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match missile/missiles, approve/approved/approving."""
     if len(word) <= 3 or word.isdigit():
