@@ -69,6 +69,24 @@ def confidence(evidence: Evidence, ranked: Sequence[Candidate], params: Paramete
     return sigmoid(params.confidence.logit(confidence_row(evidence, ranked)))
 
 
+# Markdown link and image syntax: readers see the link text, not the address. A sentence may start or
+# end inside a link, so a bare "](address)" tail and a leading "[" are dropped too.
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_MD_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+
+
+def readable(quote: str) -> str:
+    """A quote as a reader sees it: whitespace folded, Markdown links shown as their text.
+
+    Only the answer's wording changes; the citation keeps the exact source text and offsets.
+    """
+    text = _MD_TAIL.sub("", _MD_LINK.sub(r"\1", quote))
+    if quote.lstrip().startswith("[") and "]" not in text:
+        text = text.lstrip().removeprefix("[")
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
 def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[Candidate]:
     """The best sentence (with the neighbour it leans on), then the next best within ``max_chars``."""
     if not ranked:
@@ -76,15 +94,15 @@ def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[C
     best = ranked[0]
     chosen = [best]
     neighbour = lean_on(best, question)
-    if neighbour is not None and len(best.text) + len(neighbour.text) <= max_chars:
+    if neighbour is not None and len(readable(best.text)) + len(readable(neighbour.text)) <= max_chars:
         chosen = sorted([best, neighbour], key=lambda c: c.index)
-    size = sum(len(c.text) for c in chosen)
+    size = sum(len(readable(c.text)) for c in chosen)
     for other in ranked[1:4]:
         if any(other.text == c.text for c in chosen):
             continue
-        if size + len(other.text) <= max_chars:
+        if size + len(readable(other.text)) <= max_chars:
             chosen.append(other)
-            size += len(other.text)
+            size += len(readable(other.text))
     return chosen
 
 
@@ -137,7 +155,7 @@ def build_answer(
                 citation, answer_start=citation.start + short[1], answer_end=citation.start + short[2]
             )
         citations.append(citation)
-        parts.append(f"{' '.join(c.text.split())} [{number}]")
+        parts.append(f"{readable(c.text)} [{number}]")
     return Answer(
         question=question,
         text=" ".join(parts),

@@ -68,3 +68,28 @@ def test_answers_carry_a_confidence_and_abstentions_fall_below_the_threshold(
 def test_min_confidence_is_the_abstention_setting(article_settings: Settings, threshold, abstains) -> None:
     settings = article_settings.model_copy(update={"min_confidence": threshold})
     assert answer("Which missiles did South Korea choose?", settings=settings).abstained is abstains
+
+
+MARKDOWN_NOTE = """# Reuters and the AI companies
+
+Reuters
+[became a publisher partner for Microsoft's Copilot in October 2024](https://example.com/platforms/ai-deals/#h-reuters)
+, meaning the product can pull from its content to give a daily news summary.
+
+The agency has focused its licensing deals on its text archive, Steve Hasker told a summit in London.
+"""
+
+
+def test_a_markdown_link_reads_as_its_text_while_the_citation_stays_exact(make_settings) -> None:
+    """Readers see a link's words, not its address: the answer shows "in October 2024, meaning"
+    (no URL eating the length budget or gluing "2024](https" into one word), and the citation
+    still quotes the file's exact text at its offsets."""
+    settings = make_settings({"note.md": MARKDOWN_NOTE})
+    result = answer("When did Reuters become a partner for Microsoft's Copilot?", settings=settings)
+    assert not result.abstained
+    assert "in October 2024, meaning the product" in result.text
+    assert "https://" not in result.text and "](" not in result.text
+    source = (settings.seeds_dir / "note.md").read_bytes().decode("utf-8")
+    first = result.citations[0]
+    assert source[first.start : first.end] == first.quote
+    assert "](https://example.com" in first.quote
