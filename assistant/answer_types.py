@@ -33,7 +33,8 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(
-            r"[$£€¥]\s?\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|bn|m)\b)?"
+            # "$23-million" is written hyphenated as well as spaced
+            r"[$£€¥]\s?\d[\d,.]*(?:[\s-]?(?:billion|million|thousand|trillion|bn|m)\b)?"
             # "2.3 million pounds": a multiplier may stand between the figure and the currency
             r"|\b\d[\d,.]*\s?(?:(?:thousand|million|billion|trillion)\s)?(?:dollars?|pounds?|euros?|yen|bn)\b",
             re.I,
@@ -82,11 +83,69 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+# "What does THAAD stand for?": the question names an acronym and asks for its long form.
+_ACRONYM_ASKED = re.compile(
+    r"\b(?-i:([A-Z][A-Z0-9&-]*[A-Z]))\b.{0,20}\b(?:stand for|stands for|short for|abbreviat\w*)\b"
+    r"|\b(?:acronym|abbreviation)\b.{0,12}\b(?-i:([A-Z][A-Z0-9&-]*[A-Z]))\b",
+    re.I,
+)
+# Words a long form may hold without a letter in the acronym ("Bank *of* England" -> BoE).
+_MINOR = frozenset({"of", "the", "and", "for", "in", "on", "to", "a", "an", "&", "de"})
+_WORD_RUN = re.compile(r"[A-Za-z][\w'’]*(?:-[\w'’]+)*|&")
+
+
+def asked_acronym(question: str) -> str | None:
+    """The acronym whose long form the question asks for ("THAAD" in "What does THAAD stand for?")."""
+    m = _ACRONYM_ASKED.search(question)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def expansions(acronym: str, sentence: str) -> list[tuple[int, int]]:
+    """Spans of ``sentence`` that spell ``acronym`` out: a run of words starting with its first letter
+    and ending with a word starting with its last, whose initials (and those of hyphenated parts) hold
+    its letters in order, with at most one word to spare ("Five-hundred-meter Aperture Spherical Radio
+    Telescope" for FAST), as in Schwartz and Hearst's abbreviation matching."""
+    letters = [ch.lower() for ch in acronym if ch.isalpha()]
+    words = list(_WORD_RUN.finditer(sentence))
+    out = []
+    for i, first in enumerate(words):
+        if (
+            first.group()[0].lower() != letters[0]
+            or first.group() == acronym
+            or first.group().lower() in _MINOR
+        ):
+            continue
+        for j in range(i, min(len(words), i + len(letters) + 2)):
+            run = words[i : j + 1]
+            if run[-1].group()[0].lower() != letters[-1] or run[-1].group().lower() in _MINOR:
+                continue
+            if _spells(letters, [w.group() for w in run]):
+                out.append((first.start(), run[-1].end()))
+                break
+    return out
+
+
+def _spells(letters: list[str], run: list[str]) -> bool:
+    """True when the run's word initials hold ``letters`` in order, with at most one content word unused."""
+    at, unused = 0, 0
+    for word in run:
+        parts = [p for p in word.split("-") if p]
+        took = False
+        for part in parts:
+            if at < len(letters) and part[0].lower() == letters[at]:
+                at, took = at + 1, True
+        if not took and word.lower() not in _MINOR:
+            unused += 1
+    return at == len(letters) and unused <= 1
+
+
 _PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|of|into|across|near|the)\s+$", re.I)
 
 
 def answer_type(question: str) -> str | None:
     """The kind of answer the question wants, by its wording ("how many" wants a number)."""
+    if asked_acronym(question):
+        return "expansion"
     for name, (asks, _) in TYPES.items():
         if asks.search(question):
             return name
@@ -95,6 +154,9 @@ def answer_type(question: str) -> str | None:
 
 def typed_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
     """Spans of ``sentence`` holding the kind of answer asked for and not already in the question."""
+    if kind == "expansion":
+        acronym = asked_acronym(question)
+        return expansions(acronym, sentence) if acronym else []
     asked = {w.lower() for w in re.findall(r"\w+", question)}
     out = []
     for m in TYPES[kind][1].finditer(sentence):

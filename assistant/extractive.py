@@ -91,6 +91,11 @@ def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[C
     """The best sentence (with the neighbour it leans on), then the next best within ``max_chars``."""
     if not ranked:
         return []
+    if answer_type(question) == "expansion":
+        # The sentence that spells out the acronym asked about is the answer, wherever it ranks.
+        spelled = next((c for c in ranked if typed_spans("expansion", c.text, question)), None)
+        if spelled is not None:
+            ranked = [spelled, *(c for c in ranked if c is not spelled)]
     best = ranked[0]
     chosen = [best]
     neighbour = lean_on(best, question)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from assistant.features import Candidate
 
 
-_FIGURES = ("money", "number", "date")
+# Figures, dates and spelled-out acronyms have a shape that is found reliably; names do not.
+_FIGURES = ("money", "number", "date", "expansion")
 
 
 def short_answer(question: str, chosen: Sequence[Candidate]) -> tuple[int, int, int] | None:

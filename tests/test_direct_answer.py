@@ -40,3 +40,42 @@ def test_a_quote_that_only_describes_someone_brings_the_sentence_that_names_them
     settings = make_settings({"envoy.txt": AMBASSADOR})
     result = answer("Who is the new ambassador?", settings=settings)
     assert "Laura Benitez" in result.text and "defense background" in result.text
+
+
+def test_an_acronym_question_is_answered_by_the_sentence_spelling_it_out(article_settings: Settings) -> None:
+    """'What does THAAD stand for?' quotes the sentence with its long form first and gives the
+    long form as the direct answer, marked inside that quote."""
+    result = answer("What does THAAD stand for?", settings=article_settings)
+    assert not result.abstained
+    assert result.short_answer == "Terminal High Altitude Area Defense"
+    first = result.citations[0]
+    marked = first.quote[first.answer_start - first.start : first.answer_end - first.start]
+    assert marked == result.short_answer
+
+
+def test_long_forms_are_matched_by_initials_not_by_position() -> None:
+    from assistant.answer_types import answer_type, typed_spans
+
+    def spans(question: str, sentence: str) -> list[str]:
+        kind = answer_type(question)
+        assert kind == "expansion"
+        return [sentence[a:b] for a, b in typed_spans(kind, sentence, question)]
+
+    # A spare word ("Radio") and a hyphenated first word still spell FAST.
+    telescope = "The Five-hundred-meter Aperture Spherical Radio Telescope (FAST) in southern China."
+    assert spans("What does the acronym FAST stand for?", telescope) == [
+        "Five-hundred-meter Aperture Spherical Radio Telescope"
+    ]
+    assert spans("What is BBC short for?", "The British Broadcasting Corporation said so.") == [
+        "British Broadcasting Corporation"
+    ]
+    # A sentence that only uses the acronym does not spell it out.
+    assert spans("What does NATO stand for?", "NATO allies met in Brussels on Tuesday.") == []
+
+
+def test_hyphenated_millions_are_one_amount() -> None:
+    from assistant.answer_types import typed_spans
+
+    sentence = "A $23-million data centre, a US$171-million telescope and $1.405 billion in missiles."
+    found = [sentence[a:b] for a, b in typed_spans("money", sentence, "How much did it cost?")]
+    assert found == ["$23-million", "$171-million", "$1.405 billion"]
