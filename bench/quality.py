@@ -189,6 +189,36 @@ def write_chart(path: Path, project: list[Point], baselines: dict[str, list[Poin
     plt.close(fig)
 
 
+def write_calibration_chart(path: Path, calibration: list[list[float]]) -> None:
+    """Reliability diagram: observed accuracy against mean predicted confidence per bin, with the
+    diagonal a perfectly calibrated model would follow; dot area shows how many questions a bin holds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    conf = [row[3] for row in calibration]
+    acc = [row[4] for row in calibration]
+    sizes = [max(12.0, 600 * row[2] / max(r[2] for r in calibration)) for row in calibration]
+    ax.plot(conf, acc, "-", color="tab:blue", lw=1)
+    ax.scatter(conf, acc, s=sizes, color="tab:blue", alpha=0.7, label="out-of-fold bins (area = questions)")
+    for c, a, row in zip(conf, acc, calibration, strict=True):
+        ax.annotate(str(row[2]), (c, a), textcoords="offset points", xytext=(6, -10), fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted confidence (Answer.confidence)")
+    ax.set_ylabel("observed accuracy (shown text holds a gold answer)")
+    ax.set_title("Answerer calibration, out-of-fold")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def pct(value: float | None, num: int | None = None, den: int | None = None) -> str:
     text = "n/a" if value is None else f"{value:.1%}"
     return text if den is None or value is None else f"{text} ({num}/{den})"
@@ -280,14 +310,15 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
             f"(<= {NEWS_FALSE:.0%}), citation integrity {cites:.1%} (100%): "
             f"{'all met' if all(checks) else 'not all met'}.\n"
         )
-    lines += answerer_section()
+    lines += answerer_section(path.with_name("calibration.png"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def answerer_section() -> list[str]:
+def answerer_section(chart: Path | None = None) -> list[str]:
     """The learned answerer's out-of-fold figures and calibration, as its trainer recorded them in
-    assistant/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them)."""
+    assistant/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them).
+    With ``chart``, the calibration is also drawn there as a reliability diagram."""
     from assistant.scorer import PARAMETERS
 
     data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
@@ -304,7 +335,7 @@ def answerer_section() -> list[str]:
         for lo, hi, n, conf, acc in calibration
     ]
     baselines = held.get("baselines (top-1 hit, answerable)", {})
-    return [
+    lines = [
         "## The learned answerer (assistant/answerer.json)\n",
         "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python bench/train_answerer.py` on the SQuAD 2.0 train "
         "articles (plus `bench/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; every "
@@ -319,6 +350,10 @@ def answerer_section() -> list[str]:
         "shown text holds a gold answer; unanswerable questions count as wrong).\n",
         md_table(["confidence bin", "questions", "mean confidence", "observed accuracy", "chart"], bars), "",
     ]  # fmt: skip
+    if chart is not None:
+        write_calibration_chart(chart, calibration)
+        lines.append(f"![Calibration: predicted confidence vs observed accuracy]({chart.name})\n")
+    return lines
 
 
 def md_table(head: list[str], rows: list[list[str]]) -> str:
