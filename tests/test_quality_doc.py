@@ -60,12 +60,15 @@ def test_quality_page_and_chart_are_written(tmp_path: Path) -> None:
     quality.write_markdown(out, run, out.with_suffix(".png"))
 
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The answerer's reliability diagram, drawn from the bins the trainer recorded.
+    assert out.with_name("calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = out.read_text(encoding="utf-8")
     for heading in (
         "## Metrics per question set",
         "## Recipe vs this project",
         "## How to read",
         "quality.png",
+        "calibration.png",
     ):
         assert heading in page
     assert [p.label for p in project] == ["150", "400"]
