@@ -21,7 +21,7 @@ from assistant.lexical import STOPWORDS
 from assistant.paragraphs import split_paragraphs
 
 #: Bump when the cleaning rules change: the index then rebuilds instead of mixing two readings.
-CLEANER_VERSION = "2"
+CLEANER_VERSION = "3"
 
 Span = tuple[int, int]
 
@@ -292,7 +292,9 @@ def _verdict(p: _Para, i: int, first: int, last: int, title_span: Span | None) -
 def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
     """The headline as the page states it: a "Title:" line, the page's title, front matter, a Markdown H1."""
     wanted = _norm(known.title) if known.title else None
-    candidates = [p for p in head if p.label in ("heading", "short", "good") and p.n >= 2]
+    # The page's own title is the headline whatever its shape: a long Title-Case headline has the
+    # few function words of a menu.
+    candidates = [p for p in head if p.label not in ("image", "bare link") and p.n >= 2]
     for p in head:
         label = _FIELD_LABEL.match(text, p.span[0], p.span[1])
         if label and p.label not in ("image", "bare link"):
@@ -314,11 +316,15 @@ def _likeliest_title(text: str, head: list[_Para], body_words: set[str]) -> Span
     section name ("Make CT Your Homepage", "Markets today") rarely does. Earlier wins a near tie.
     """
     best, best_score = None, 0.0
-    for rank, p in enumerate(x for x in head if x.label == "heading" and x.n >= 2):
+    lines = (x for x in head if (x.label == "heading" or x.label.startswith("menu-like")) and 2 <= x.n <= 20)
+    for rank, p in enumerate(lines):
         content = [w for w in p.words if w not in STOPWORDS]
         if not content:
             continue
-        score = sum(w in body_words for w in content) / len(content) - 0.01 * rank
+        share = sum(w in body_words for w in content) / len(content)
+        if p.label.startswith("menu-like") and share < 0.5:
+            continue  # a Title-Case line is a headline only when it restates the story; a menu does not
+        score = share - 0.01 * rank
         if score > best_score:
             best, best_score = p.span, score
     if best is None:  # no heading shares a word with the story: the first heading line will do
