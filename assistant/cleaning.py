@@ -3,11 +3,10 @@
 Nothing is rewritten: a document keeps its text exactly as read, and cleaning only decides which
 character spans are body, title, date or author. That way every quote keeps its offsets.
 
-Paragraphs are rebuilt first (:mod:`assistant.paragraphs`), then each is classed by its shape, as
-jusText and trafilatura do, never by which words it names: length, share of function words, share
-of capitalised words, final punctuation, runs of short lines (menus, link lists), repetition within
-the document, position before or after the article, and legal or copyright markers. A headline
-about Facebook is a headline; a run of five short capitalised lines is a menu.
+Paragraphs are rebuilt first (:mod:`assistant.paragraphs`), then each is classed by its shape
+(:mod:`assistant.blocks`, as jusText and trafilatura do), never by which words it names. This
+module finds the headline, dateline and byline among them and keeps the article's paragraphs. A
+headline about Facebook is a headline; a run of five short capitalised lines is a menu.
 """
 
 from __future__ import annotations
@@ -16,14 +15,12 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from assistant.blocks import Para, Span, label, mark_runs, norm, paragraphs_of, verdict
 from assistant.doc_meta import find_byline, find_credit, find_date, front_matter_fields
 from assistant.lexical import STOPWORDS
-from assistant.paragraphs import split_paragraphs
 
 #: Bump when the cleaning rules change: the index then rebuilds instead of mixing two readings.
 CLEANER_VERSION = "3"
-
-Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -69,107 +66,7 @@ class KnownMeta:
     date_iso: str | None = None
 
 
-# Words; in Chinese and Japanese, written without spaces, each character counts as one.
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
-_MD_LINK_URL = re.compile(r"\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
-_IMAGE_ONLY = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_URL_ONLY = re.compile(r"<?(?:https?://|www\.)\S+>?")
-_TERMINAL = re.compile(r"[.!?…。！？؟][\"'”’)\]*_」』]*$")
-# Legal and consent furniture: copyright lines, rights notices, policy links, cookie banners.
-_LEGAL = re.compile(
-    r"©|\(c\)\s*\d{4}|\ball rights reserved\b|\bcopyright\s+(?:©\s*)?\d{4}|\b\d{4}\s+copyright\b"
-    r"|\bprivacy (?:policy|notice|statement)\b|\bterms (?:of|and) (?:use|service|conditions)\b"
-    r"|\b(?:we|this (?:site|website)) uses? cookies\b|\bcookie (?:policy|settings|preferences)\b",
-    re.IGNORECASE,
-)
-_SEPARATORS = re.compile(r"\s[|•·]\s")
 _FIELD_LABEL = re.compile(r"(?:title|headline)[ \t]*:[ \t]*", re.IGNORECASE)
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _norm(text: str) -> str:
-    # "U.S. Missile Sales" and "US Missile Sales" are the same headline.
-    return "".join(_words(text))
-
-
-@dataclass
-class _Para:
-    span: Span  # content span (block marker skipped)
-    marker: str
-    text: str  # what features are computed on (Markdown link targets left out)
-    words: list[str]
-    source: str = ""  # the paragraph as written
-    label: str = ""  # good, short, heading, list, or a drop reason
-    kind: str = ""
-    level: int = 0  # Markdown heading level
-    english: bool = True  # False: the English function-word share says nothing about this text
-
-    @property
-    def n(self) -> int:
-        return len(self.words)
-
-    @property
-    def stop_share(self) -> float:
-        if not self.english:
-            return 0.3  # neutral: a text in another language has none of our function words
-        return sum(w in STOPWORDS for w in self.words) / max(1, self.n)
-
-    @property
-    def caps_share(self) -> float:
-        alpha = [w for w in re.findall(r"[^\W\d_][\w'’-]*", self.text)]
-        return sum(w[0].isupper() for w in alpha) / max(1, len(alpha))
-
-    @property
-    def terminal(self) -> bool:
-        return bool(_TERMINAL.search(self.text.rstrip(" *_")))
-
-
-def _label(p: _Para, seen: dict[tuple[str, ...], int], i: int) -> str:
-    """The paragraph's class by its own shape (position and neighbours come later)."""
-    raw = p.text
-    if p.marker == "---":
-        return "front matter (page metadata, not article text)"
-    if _IMAGE_ONLY.fullmatch(p.source):
-        return "image"
-    if p.n == 0:
-        return "no words"
-    if _URL_ONLY.fullmatch(raw):
-        return "bare link"
-    if p.n <= 40 and _LEGAL.search(raw):
-        return "copyright or legal notice"
-    key = tuple(p.words[:10])
-    if p.n >= 6:
-        if key in seen:
-            return "repeats an earlier paragraph"
-        seen[key] = i
-    pieces = [s for s in re.split(r"\s[|•·]\s", raw) if s.strip()]
-    if len(pieces) >= 3 and all(len(_words(s)) <= 5 for s in pieces):
-        return "link list or menu (short items between separators)"
-    if (p.terminal and p.n >= 8 and p.stop_share >= 0.2) or (p.n >= 25 and p.stop_share >= 0.15):
-        return "good"
-    if p.marker in ("-", "1.", "|"):
-        return "list"
-    if p.terminal:
-        return "short"
-    if p.n >= 8 and p.stop_share < 0.1 and p.caps_share > 0.6:
-        return "menu-like (few function words, mostly capitalised)"
-    return "heading" if p.n <= 20 else "short"
-
-
-def _paras(text: str, markdown: bool) -> list[_Para]:
-    out = []
-    for para in split_paragraphs(text, markdown=markdown):
-        a, b = para.span
-        if para.marker in ("#", ">", "-", "1."):
-            skip = re.match(r"(?:#{1,6}|>|[-*+•▪◦‣]|\d{1,3}[.)])[ \t]*", text[a:b])
-            a += skip.end() if skip else 0
-        level = len(text[para.span[0] : a]) - len(text[para.span[0] : a].lstrip("#"))
-        content = _MD_LINK_URL.sub("]", text[a:b]) if markdown else text[a:b]
-        out.append(_Para((a, b), para.marker, content, _words(content), text[a:b], level))
-    return out
 
 
 def read_document(
@@ -177,14 +74,14 @@ def read_document(
 ) -> Reading:
     """Read a text as a person would: its paragraphs, title, date, byline, and what is not article."""
     known = known or KnownMeta()
-    paras = _paras(text, markdown)
+    paras = paragraphs_of(text, markdown)
     words = [w for p in paras for w in p.words]
     if sum(w in STOPWORDS for w in words) < 0.08 * len(words):
         for p in paras:
             p.english = False
     seen: dict[tuple[str, ...], int] = {}
     for i, p in enumerate(paras):
-        p.label = _label(p, seen, i)
+        p.label = label(p, seen, i)
     good = [i for i, p in enumerate(paras) if p.label == "good"]
     first, last = (good[0], good[-1]) if good else (len(paras), -1)
 
@@ -215,12 +112,12 @@ def read_document(
     if title_span is None:
         body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}
         title_span = _likeliest_title(text, [p for p in head if not p.kind], body_words)
-    _mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
+    mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
 
     blocks: list[Block] = []
     body: list[Span] = []
     for i, p in enumerate(paras):
-        kind, reason = _verdict(p, i, first, last, title_span)
+        kind, reason = verdict(p, i, first, last, title_span)
         if kind == "body":
             body.append(p.span)
         blocks.append(Block(p.span, kind, reason))
@@ -250,48 +147,9 @@ def _inside(span: Span | None, block: Span) -> bool:
     return span is not None and block[0] <= span[0] and span[1] <= block[1]
 
 
-def _mark_runs(paras: list[_Para], keep: set[int]) -> None:
-    """Three or more short lines in a row (no sentence among them) are a menu or a link list.
-
-    ``keep``: the headline, byline and date lines, which often stand together; they break a run.
-    """
-    i = 0
-    while i < len(paras):
-        j = i
-        while j < len(paras) and j not in keep and paras[j].label == "heading" and paras[j].marker != "#":
-            j += 1
-        if j - i >= 3:
-            for p in paras[i:j]:
-                p.label = "link list or menu (a run of short lines)"
-        i = max(j, i + 1)
-
-
-def _verdict(p: _Para, i: int, first: int, last: int, title_span: Span | None) -> tuple[str, str]:
-    if p.marker == "---":
-        return "dropped", p.label
-    if title_span and p.span[0] <= title_span[0] and title_span[1] <= p.span[1]:
-        return "title", "headline"
-    if p.kind == "byline":
-        return "byline", p.label if p.label == "wire credit line" else "byline"
-    if p.kind == "date":
-        return "date", "dateline"
-    if p.label in ("good", "list"):
-        return "body", ""
-    if p.label in ("short", "heading"):
-        if first <= i <= last:
-            # Inside the article a short line is content unless it is a bare subheading.
-            fact = p.label == "short" or bool(re.search(r"\d", p.text))
-            return ("body", "") if fact else ("dropped", "subheading")
-        zone = "before" if i < first else "after"
-        if p.n >= 6 and p.stop_share >= 0.2 and p.caps_share < 0.6:
-            return "body", ""  # a standfirst or a closing sentence, written as prose
-        return "dropped", f"page furniture {zone} the article"
-    return "dropped", p.label
-
-
-def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
+def _given_title(text: str, head: list[Para], known: KnownMeta, fields: dict[str, Span]) -> Span | None:
     """The headline as the page states it: a "Title:" line, the page's title, front matter, a Markdown H1."""
-    wanted = _norm(known.title) if known.title else None
+    wanted = norm(known.title) if known.title else None
     # The page's own title is the headline whatever its shape: a long Title-Case headline has the
     # few function words of a menu.
     candidates = [p for p in head if p.label not in ("image", "bare link") and p.n >= 2]
@@ -301,7 +159,7 @@ def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[st
             return (label.end(), p.span[1])  # "Title: ..." in a scrape
     if wanted:
         for p in candidates:
-            if _norm(text[p.span[0] : p.span[1]]) == wanted:
+            if norm(text[p.span[0] : p.span[1]]) == wanted:
                 return p.span
     if "title" in fields:
         return fields["title"]
@@ -309,7 +167,7 @@ def _given_title(text: str, head: list[_Para], known: KnownMeta, fields: dict[st
     return h1[0].span if h1 else None
 
 
-def _likeliest_title(text: str, head: list[_Para], body_words: set[str]) -> Span | None:
+def _likeliest_title(text: str, head: list[Para], body_words: set[str]) -> Span | None:
     """Among the heading lines before the article, the one sharing most content words with it.
 
     A headline restates the story ("Facebook Shares Slump After Earnings Miss"); a menu item or a

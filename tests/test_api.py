@@ -116,7 +116,7 @@ def test_surrogates_and_bytes_in_questions(article_settings: Settings) -> None:
 # The stages of the flow, in order: a module may import from its own stage or earlier ones only.
 STAGES = [
     {"settings", "errors", "environment", "results", "lexical"},
-    {"seeds", "cleaning", "html_text", "paragraphs", "doc_meta"},
+    {"seeds", "cleaning", "blocks", "html_text", "paragraphs", "doc_meta"},
     {"passages"},
     {"embedding", "store", "index"},
     {"evidence", "retrieval"},
