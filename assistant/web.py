@@ -168,6 +168,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                     chat,
                     chatbot=gr.Chatbot(
                         label="Answers with their sources",
+                        # The label floats over the top of the chat and hid the start of a long
+                        # answer once it scrolled; it stays as the chat's accessible name.
+                        show_label=False,
                         height="65vh",
                         latex_delimiters=[],
                         buttons=["copy"],
