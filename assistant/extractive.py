@@ -203,15 +203,22 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
             # Read off the document's own byline or dateline: certain, not scored.
             chosen = [Candidate(hit, i, hit.sentence_text(i), (), _CERTAIN) for hit, i in picks]
             return build_answer(question, chosen, n_sources)
-    if not evidence.passages or stopword_only(question):
+    if stopword_only(question) and stopword_only(evidence.query):
         return abstention(question, n_sources)
+    if stopword_only(question):
+        # "Why?" after a question asks about that question's subject: score with what was searched
+        # for (the previous question joined with this one); the answer keeps the words asked.
+        evidence = dataclasses.replace(evidence, question=evidence.query)
+    if not evidence.passages:
+        return abstention(question, n_sources)
+    asked = evidence.question
     params = load_parameters()
     ranked = rank(candidates(evidence, settings.embedding_model), params)
     if not ranked:
         return abstention(question, n_sources)
     sure = confidence(evidence, ranked, params)
     threshold = params.min_confidence if settings.min_confidence is None else settings.min_confidence
-    if sure < threshold or lacks_figure(question, ranked[0]):
+    if sure < threshold or lacks_figure(asked, ranked[0]):
         return abstention(question, n_sources, related=ranked[:1], confidence=sure)
-    chosen = choose(ranked, settings.answer_chars, question)
-    return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure)
+    chosen = choose(ranked, settings.answer_chars, asked)
+    return build_answer(question, chosen, n_sources, short_answer(asked, chosen), sure)

@@ -1,14 +1,17 @@
 """Follow-ups: does a question lean on the turn before it, or stand alone?
 
 A question is a follow-up only when it cannot be understood alone: it points back with a pronoun or
-a demonstrative ("How much are they worth?", "Why did he say that?"), or it is elliptical ("What
-about China?", "And the price?"). A question that names its own subject ("How did China react?")
-stands alone, however short, so a topic switch is never mixed with the previous question.
+a demonstrative ("How much are they worth?", "Why did he say that?"), it is elliptical ("What
+about China?", "And the price?"), or it has no subject of its own at all ("Why?", "How so?"). A
+question that names its own subject ("How did China react?") stands alone, however short, so a
+topic switch is never mixed with the previous question.
 """
 
 from __future__ import annotations
 
 import re
+
+from assistant.lexical import STOPWORDS
 
 # Words that only make sense with an antecedent: third-person pronouns and bare demonstratives.
 _POINTS_BACK = re.compile(
@@ -30,6 +33,8 @@ def is_follow_up(question: str) -> bool:
     """True when ``question`` leans on what came before it."""
     if _ELLIPSIS.search(question):
         return True
+    if all(w in STOPWORDS for w in re.findall(r"\w+", question.lower())):
+        return True  # "Why?", "When?", "How so?": nothing but a question word
     if _ABOUT_DOCUMENT.search(question):
         return False
     return bool(_POINTS_BACK.search(question))

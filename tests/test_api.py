@@ -65,6 +65,18 @@ def test_follow_ups_lean_on_the_previous_turn_and_new_subjects_stand_alone() -> 
     assert retrieval_query("What about North Korea?", history).startswith("Who is Mark Lippert?")
     # "it" meaning the article itself is not a reference to the last answer
     assert retrieval_query("When was it published?", history) == "When was it published?"
+    # A question with no subject of its own ("Why?") asks about the previous one.
+    assert retrieval_query("Why?", history) == "Who is Mark Lippert? Why?"
+
+
+def test_a_bare_question_word_is_answered_from_the_conversation_or_abstains_alone(
+    article_settings: Settings,
+) -> None:
+    history = [{"role": "user", "content": "Who is Mark Lippert?"}, {"role": "assistant", "content": "x"}]
+    assert answer("Why?", settings=article_settings).abstained
+    followed = answer("Why?", history=history, settings=article_settings)
+    assert followed.question == "Why?" and not followed.abstained
+    assert "Lippert" in followed.citations[0].quote
 
 
 def test_a_topic_switch_is_answered_on_its_own(article_settings: Settings) -> None:
