@@ -84,9 +84,11 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 
 # "What does THAAD stand for?": the question names an acronym and asks for its long form.
+# The acronym must end the question's clause ("... THAAD stand for?"), or follow the word "acronym":
+# "What did the US Army say it would stand for?" asks something else.
 _ACRONYM_ASKED = re.compile(
-    r"\b(?-i:([A-Z][A-Z0-9&-]*[A-Z]))\b.{0,20}\b(?:stand for|stands for|short for|abbreviat\w*)\b"
-    r"|\b(?:acronym|abbreviation)\b.{0,12}\b(?-i:([A-Z][A-Z0-9&-]*[A-Z]))\b",
+    r"\b(?-i:([A-Z][A-Z0-9&-]*[A-Z0-9]))\s+(?:stands?|is short|short)\s+for\W*(?:what\W*)?$"
+    r"|\b(?:acronym|abbreviation|initials)\s+(?-i:([A-Z][A-Z0-9&-]*[A-Z0-9]))\b",
     re.I,
 )
 # Words a long form may hold without a letter in the acronym ("Bank *of* England" -> BoE).
@@ -96,16 +98,23 @@ _WORD_RUN = re.compile(r"[A-Za-z][\w'’]*(?:-[\w'’]+)*|&")
 
 def asked_acronym(question: str) -> str | None:
     """The acronym whose long form the question asks for ("THAAD" in "What does THAAD stand for?")."""
-    m = _ACRONYM_ASKED.search(question)
-    return (m.group(1) or m.group(2)) if m else None
+    m = _ACRONYM_ASKED.search(question.strip())
+    acronym = (m.group(1) or m.group(2)) if m else None
+    # Two capital letters at least: "G7" or "A-1" spell out too little to find a long form by.
+    return acronym if acronym and sum(ch.isupper() for ch in acronym) >= 2 else None
 
 
 def expansions(acronym: str, sentence: str) -> list[tuple[int, int]]:
     """Spans of ``sentence`` that spell ``acronym`` out: a run of words starting with its first letter
     and ending with a word starting with its last, whose initials (and those of hyphenated parts) hold
-    its letters in order, with at most one word to spare ("Five-hundred-meter Aperture Spherical Radio
-    Telescope" for FAST), as in Schwartz and Hearst's abbreviation matching."""
+    its letters in order ("Terminal High Altitude Area Defense" for THAAD). An acronym of four letters
+    or more may leave one word unused ("Five-hundred-meter Aperture Spherical Radio Telescope" for
+    FAST); a shorter one may not, or "Under the new rules" would spell UN. Initials only: a long form
+    that lends letters from inside its words ("RADAR") is not found."""
     letters = [ch.lower() for ch in acronym if ch.isalpha()]
+    if len(letters) < 2:
+        return []
+    spare = 1 if len(letters) >= 4 else 0
     words = list(_WORD_RUN.finditer(sentence))
     out = []
     for i, first in enumerate(words):
@@ -115,18 +124,21 @@ def expansions(acronym: str, sentence: str) -> list[tuple[int, int]]:
             or first.group().lower() in _MINOR
         ):
             continue
-        for j in range(i, min(len(words), i + len(letters) + 2)):
+        for j in range(i, min(len(words), i + len(letters) + 2 + spare)):
             run = words[i : j + 1]
             if run[-1].group()[0].lower() != letters[-1] or run[-1].group().lower() in _MINOR:
                 continue
-            if _spells(letters, [w.group() for w in run]):
+            if _spells(letters, [w.group() for w in run], spare):
                 out.append((first.start(), run[-1].end()))
                 break
     return out
 
 
-def _spells(letters: list[str], run: list[str]) -> bool:
-    """True when the run's word initials hold ``letters`` in order, with at most one content word unused."""
+def _spells(letters: list[str], run: list[str], spare: int) -> bool:
+    """True when the run's capitalised words' initials hold ``letters`` in order, with at most
+    ``spare`` of them unused."""
+    if any(not w[0].isupper() for w in run if w.lower() not in _MINOR):
+        return False  # a long form is a name: its words are capitalised ("Under the new rules" is not UN)
     at, unused = 0, 0
     for word in run:
         parts = [p for p in word.split("-") if p]
@@ -136,7 +148,7 @@ def _spells(letters: list[str], run: list[str]) -> bool:
                 at, took = at + 1, True
         if not took and word.lower() not in _MINOR:
             unused += 1
-    return at == len(letters) and unused <= 1
+    return at == len(letters) and unused <= spare
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|of|into|across|near|the)\s+$", re.I)

@@ -154,9 +154,9 @@ def _given_title(text: str, head: list[Para], known: KnownMeta, fields: dict[str
     # few function words of a menu.
     candidates = [p for p in head if p.label not in ("image", "bare link") and p.n >= 2]
     for p in head:
-        label = _FIELD_LABEL.match(text, p.span[0], p.span[1])
-        if label and p.label not in ("image", "bare link"):
-            return (label.end(), p.span[1])  # "Title: ..." in a scrape
+        field = _FIELD_LABEL.match(text, p.span[0], p.span[1])
+        if field and p.label not in ("image", "bare link"):
+            return (field.end(), p.span[1])  # "Title: ..." in a scrape
     if wanted:
         for p in candidates:
             if norm(text[p.span[0] : p.span[1]]) == wanted:

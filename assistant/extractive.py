@@ -72,8 +72,8 @@ def confidence(evidence: Evidence, ranked: Sequence[Candidate], params: Paramete
 # Markdown link and image syntax: readers see the link text, not the address. A sentence may start or
 # end inside a link, so a bare "](address)" tail and a leading "[" are dropped too.
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
-_MD_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+_MD_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])(?=\s|$)")  # not before ".NET" or ".45"
 
 
 def readable(quote: str) -> str:
@@ -145,7 +145,8 @@ def build_answer(
     short: tuple[int, int, int] | None = None,
     confidence: float | None = None,
 ) -> Answer:
-    """Quote the chosen sentences verbatim, each followed by its citation marker.
+    """Quote the chosen sentences, each followed by its citation marker (as the reader sees them:
+    white space folded and Markdown links shown as their text; the citations hold the exact text).
 
     ``short`` is (position in ``chosen``, start, end) of the direct answer inside that quote.
     """
@@ -206,19 +207,19 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     if stopword_only(question) and stopword_only(evidence.query):
         return abstention(question, n_sources)
     if stopword_only(question):
-        # "Why?" after a question asks about that question's subject: score with what was searched
-        # for (the previous question joined with this one); the answer keeps the words asked.
+        # "Why?" after a question asks about that question's subject: the sentences are scored with
+        # what was searched for (the previous question joined with this one). What kind of answer
+        # is wanted still comes from the words asked: "Why?" wants no figure the last question did.
         evidence = dataclasses.replace(evidence, question=evidence.query)
     if not evidence.passages:
         return abstention(question, n_sources)
-    asked = evidence.question
     params = load_parameters()
     ranked = rank(candidates(evidence, settings.embedding_model), params)
     if not ranked:
         return abstention(question, n_sources)
     sure = confidence(evidence, ranked, params)
     threshold = params.min_confidence if settings.min_confidence is None else settings.min_confidence
-    if sure < threshold or lacks_figure(asked, ranked[0]):
+    if sure < threshold or lacks_figure(question, ranked[0]):
         return abstention(question, n_sources, related=ranked[:1], confidence=sure)
-    chosen = choose(ranked, settings.answer_chars, asked)
-    return build_answer(question, chosen, n_sources, short_answer(asked, chosen), sure)
+    chosen = choose(ranked, settings.answer_chars, question)
+    return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure)

@@ -33,8 +33,8 @@ def is_follow_up(question: str) -> bool:
     """True when ``question`` leans on what came before it."""
     if _ELLIPSIS.search(question):
         return True
+    if _ABOUT_DOCUMENT.search(question):
+        return False  # "What is it about?" asks about the document
     if all(w in STOPWORDS for w in re.findall(r"\w+", question.lower())):
         return True  # "Why?", "When?", "How so?": nothing but a question word
-    if _ABOUT_DOCUMENT.search(question):
-        return False
     return bool(_POINTS_BACK.search(question))

@@ -1,9 +1,10 @@
-"""The direct answer: the phrase inside the quote that answers a factoid question ("136", "Mark Lippert").
+"""The direct answer: the phrase inside the quote that answers a factoid question ("136", "$1.405 billion").
 
-For questions that ask for a figure or a date (how many / how much / when), the phrase
-is the span of that kind in the quoted sentences that the question does not already say, nearest to
-the question's own words in the sentence (the answer to "When did X happen?" sits next to "X"). No
-span of the kind, no short answer: the quote alone is the answer then.
+For questions that ask for a figure, a date or an acronym's long form (how many / how much / when /
+what does X stand for), the phrase is the span of that kind in the quoted sentences that the
+question does not already say, nearest to the question's own words in the sentence (the answer to
+"When did X happen?" sits next to "X"). No span of the kind, no short answer: the quote alone is
+the answer then.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def short_answer(question: str, chosen: Sequence[Candidate]) -> tuple[int, int, 
     """(position in ``chosen``, start, end) of the answer phrase inside that sentence, or None."""
     kind = answer_type(question)
     # Names and places are found by capitalisation alone, which also catches adjectives ("South
-    # Korean") and titles: a wrong phrase in bold misleads more than none, so only figures and dates.
+    # Korean") and titles: a wrong phrase in bold misleads more than none (exact match 0.23-0.37 on
+    # SQuAD train), so only figures, dates and long forms.
     if kind not in _FIGURES:
         return None
     asked = {w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS}

@@ -197,6 +197,8 @@ def write_calibration_chart(path: Path, calibration: list[list[float]]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not calibration:
+        raise ValueError("no calibration bins in assistant/answerer.json: rerun bench/train_answerer.py")
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
     conf = [row[3] for row in calibration]

@@ -93,3 +93,14 @@ def test_a_markdown_link_reads_as_its_text_while_the_citation_stays_exact(make_s
     first = result.citations[0]
     assert source[first.start : first.end] == first.quote
     assert "](https://example.com" in first.quote
+
+
+def test_readable_text_keeps_a_dot_that_starts_a_word() -> None:
+    from assistant.extractive import readable
+
+    assert readable("Microsoft's .NET platform and a .45-calibre gun , he said .") == (
+        "Microsoft's .NET platform and a .45-calibre gun, he said."
+    )
+    assert (
+        readable('See [the report](https://example.com/r "Report") for more.') == "See the report for more."
+    )

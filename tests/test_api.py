@@ -67,6 +67,8 @@ def test_follow_ups_lean_on_the_previous_turn_and_new_subjects_stand_alone() -> 
     assert retrieval_query("When was it published?", history) == "When was it published?"
     # A question with no subject of its own ("Why?") asks about the previous one.
     assert retrieval_query("Why?", history) == "Who is Mark Lippert? Why?"
+    # ... but "What is it about?" asks about the document, not the last answer.
+    assert retrieval_query("What is it about?", history) == "What is it about?"
 
 
 def test_a_bare_question_word_is_answered_from_the_conversation_or_abstains_alone(
@@ -77,6 +79,13 @@ def test_a_bare_question_word_is_answered_from_the_conversation_or_abstains_alon
     followed = answer("Why?", history=history, settings=article_settings)
     assert followed.question == "Why?" and not followed.abstained
     assert "Lippert" in followed.citations[0].quote
+    # The kind of answer comes from the words asked: "Why?" after a money question wants no figure.
+    money = [
+        {"role": "user", "content": "How much is the missile deal worth?"},
+        {"role": "assistant", "content": "x"},
+    ]
+    why = answer("Why?", history=money, settings=article_settings)
+    assert not why.abstained and why.short_answer is None
 
 
 def test_a_topic_switch_is_answered_on_its_own(article_settings: Settings) -> None:

@@ -71,6 +71,19 @@ def test_long_forms_are_matched_by_initials_not_by_position() -> None:
     ]
     # A sentence that only uses the acronym does not spell it out.
     assert spans("What does NATO stand for?", "NATO allies met in Brussels on Tuesday.") == []
+    # A short acronym may not skip a word, and a long form is capitalised: "Under the new" is not UN.
+    assert spans("What does UN stand for?", "Under the new rules the United Nations met.") == [
+        "United Nations"
+    ]
+
+
+def test_only_a_question_ending_in_stand_for_asks_for_a_long_form() -> None:
+    from assistant.answer_types import answer_type
+
+    assert answer_type("What does the US stand for in this fight?") is None
+    assert answer_type("What did the US Army say it would stand for?") is None
+    assert answer_type("How many THAAD batteries stand for defence?") == "number"
+    assert answer_type("THAAD stands for what?") == "expansion"
 
 
 def test_hyphenated_millions_are_one_amount() -> None:

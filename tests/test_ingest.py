@@ -108,7 +108,7 @@ def test_hard_wrapped_text_is_joined_by_its_line_lengths_and_split_at_blank_line
 
 LONG_HEADLINE = (
     "Home News Sport Business Innovation Culture Travel Earth Video Live\n\n"
-    "Android Ransomware Spreads Via Sex Simulation Game Links on Reddit and SMS\n\n"
+    "Android Ransomware Spreads Via Sex Simulation Game Links Across Reddit Forums\n\n"
     "Researchers are warning of a new Android ransomware being spread via links in online forums "
     "and text messages, which locks phones until a ransom is paid.\n\n"
     "The ransomware spreads through Reddit posts and SMS messages that link to a sex simulation "
@@ -117,7 +117,7 @@ LONG_HEADLINE = (
 
 
 def test_a_long_title_case_headline_is_the_title_and_a_menu_is_not() -> None:
-    """Twelve Title-Case words with one function word have a menu's shape; the headline restates the
+    """Eleven Title-Case words and no function word have a menu's shape; the headline restates the
     story and the menu does not, so one is the title and the other is dropped."""
     reading = read_document("ransomware.txt", LONG_HEADLINE, "x")
     assert reading.document.title == LONG_HEADLINE.split("\n\n")[1]
@@ -130,7 +130,7 @@ def test_the_pages_own_title_marks_its_headline_block_whatever_its_shape() -> No
     from assistant.cleaning import KnownMeta
 
     text = LONG_HEADLINE.split("\n\n", 1)[1]
-    title = "Android Ransomware Spreads Via Sex Simulation Game Links on Reddit and SMS"
+    title = "Android Ransomware Spreads Via Sex Simulation Game Links Across Reddit Forums"
     reading = read_document("page.html", text, "x", known=KnownMeta(title=title))
     kinds = {text[b.span[0] : b.span[1]]: b.kind for b in reading.blocks}
     assert kinds[title] == "title"
