@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from assistant.about import about_document
 from assistant.answer_types import answer_type, typed_spans
 from assistant.features import Candidate, candidates
-from assistant.lexical import STOPWORDS
+from assistant.lexical import stopword_only
+from assistant.passages import link_text
 from assistant.results import Answer
 from assistant.scorer import Parameters, load_parameters, sigmoid
 from assistant.short_answer import short_answer
@@ -69,10 +70,6 @@ def confidence(evidence: Evidence, ranked: Sequence[Candidate], params: Paramete
     return sigmoid(params.confidence.logit(confidence_row(evidence, ranked)))
 
 
-# Markdown link and image syntax: readers see the link text, not the address. A sentence may start or
-# end inside a link, so a bare "](address)" tail and a leading "[" are dropped too.
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
-_MD_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])(?=\s|$)")  # not before ".NET" or ".45"
 
 
@@ -81,10 +78,7 @@ def readable(quote: str) -> str:
 
     Only the answer's wording changes; the citation keeps the exact source text and offsets.
     """
-    text = _MD_TAIL.sub("", _MD_LINK.sub(r"\1", quote))
-    if quote.lstrip().startswith("[") and "]" not in text:
-        text = text.lstrip().removeprefix("[")
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(link_text(quote).split()))
 
 
 def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[Candidate]:
@@ -186,11 +180,6 @@ def abstention(
         related=tuple(c.hit.cite(c.index, n, round(sigmoid(c.score), 4)) for n, c in enumerate(related, 1)),
         confidence=None if confidence is None else round(confidence, 4),
     )
-
-
-def stopword_only(question: str) -> bool:
-    """True for a question with no content words at all ("what is it?")."""
-    return all(w in STOPWORDS for w in re.findall(r"\w+", question.lower()))
 
 
 def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:

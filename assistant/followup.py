@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.lexical import STOPWORDS
+from assistant.lexical import stopword_only
 
 # Words that only make sense with an antecedent: third-person pronouns and bare demonstratives.
 _POINTS_BACK = re.compile(
@@ -35,6 +35,6 @@ def is_follow_up(question: str) -> bool:
         return True
     if _ABOUT_DOCUMENT.search(question):
         return False  # "What is it about?" asks about the document
-    if all(w in STOPWORDS for w in re.findall(r"\w+", question.lower())):
+    if stopword_only(question):
         return True  # "Why?", "When?", "How so?": nothing but a question word
     return bool(_POINTS_BACK.search(question))

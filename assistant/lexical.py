@@ -47,6 +47,11 @@ def stem(word: str) -> str:
     return word
 
 
+def stopword_only(text: str) -> bool:
+    """True for a text with no content words at all ("What is it?", "Why?")."""
+    return all(w in STOPWORDS for w in re.findall(r"\w+", text.lower()))
+
+
 def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Lower-cased, stemmed word tokens; stopwords dropped unless asked for."""
     words = _TOKEN.findall(text.lower())

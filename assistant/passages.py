@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.cleaning import SeedDocument
 
 #: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
-SPLITTER_VERSION = "3"
+SPLITTER_VERSION = "4"
 
 Span = tuple[int, int]
 
@@ -154,8 +154,22 @@ def split_document(doc: SeedDocument, passage_chars: int) -> list[Passage]:
     return passages
 
 
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|\]\([^)\s]*\)|<?https?://\S+>?")
+# Markdown link and image syntax (an address may hold one level of parentheses and a "title"). A
+# sentence may start or end inside a link, so a bare "](address)" tail is a link too.
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_MD_TAIL = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_BARE_URL = re.compile(r"<?https?://\S+>?")
 _EMPHASIS = re.compile(r"\*{2,}|_{2,}")
+
+
+def link_text(text: str) -> str:
+    """``text`` with each Markdown link shown as its words: "[the report](https://...)" -> "the report"."""
+    if "](" not in text:
+        return text
+    out = _MD_TAIL.sub("", _MD_LINK.sub(r"\1", text))
+    if text.lstrip().startswith("[") and "]" not in out:
+        out = out.lstrip().removeprefix("[")  # the sentence opens inside a link
+    return out
 
 
 def embedding_text(sentence: str) -> str:
@@ -166,7 +180,7 @@ def embedding_text(sentence: str) -> str:
     """
     if "](" not in sentence and "://" not in sentence and "*" not in sentence and "__" not in sentence:
         return sentence
-    text = _LINK.sub(lambda m: m.group(1) or "", sentence)
+    text = _BARE_URL.sub("", link_text(sentence))
     return " ".join(_EMPHASIS.sub("", text).split()) or sentence
 
 
