@@ -13,11 +13,9 @@ clear error each.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,20 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.environment import offline
-from assistant.errors import (
-    ChromaUnreachableError,
-    DiskFullError,
-    IndexBusyError,
-    IndexMissingError,
-    IndexReadOnlyError,
-    IndexVanishedError,
-)
+from assistant.errors import ChromaUnreachableError, IndexMissingError, IndexReadOnlyError, IndexVanishedError
 from assistant.settings import Settings
+from assistant.store_guard import DB_FILE, Guarded, classify, describe, file_id, os_error, writer_lock
 from assistant.views import View
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
-    from chromadb.api.models.Collection import Collection
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +39,6 @@ _POINTER_ID = "current"
 POINTER_TTL = 1.0
 #: The manifest layout this code writes; a manifest without it is an older index, rebuilt from scratch.
 LAYOUT = 3
-_DB = "chroma.sqlite3"
-_DISK_FULL = ("database or disk is full", "no space left", "disk full", "enospc")
-_READ_ONLY = ("readonly database", "read-only", "read only file system")
 
 
 @dataclass(frozen=True)
@@ -61,21 +49,6 @@ class Generation:
     manifest: dict[str, Any]
     passages: View
     sentences: View
-
-
-def describe(settings: Settings) -> str:
-    """Where the index lives, for messages."""
-    if settings.chroma_host:
-        return f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
-    return f"{settings.index_dir}/"
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 class Store:
@@ -96,7 +69,7 @@ class Store:
 
     @property
     def db_path(self) -> Path:
-        return self.settings.index_dir / _DB
+        return self.settings.index_dir / DB_FILE
 
     @property
     def client(self) -> ClientAPI:
@@ -125,14 +98,14 @@ class Store:
             chromadb.PersistentClient, path=str(self.settings.index_dir.resolve()), settings=chroma_settings
         )
         self._system = client._system
-        self._db_id = _file_id(self.db_path)
+        self._db_id = file_id(self.db_path)
         return client
 
     def _make_folder(self) -> None:
         try:
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise self._os_error(exc) from exc
+            raise os_error(exc, self.settings) from exc
 
     def _forget_client(self) -> None:
         """Drop the client of a folder that was deleted or replaced; the next use opens a new one."""
@@ -159,7 +132,7 @@ class Store:
             return
         with self._lock:
             if self._client is not None:
-                now = _file_id(self.db_path)
+                now = file_id(self.db_path)
                 if now is None and not repair:
                     raise IndexVanishedError(describe(self.settings))
                 if now != self._db_id:
@@ -172,33 +145,15 @@ class Store:
             if self.db_path.exists() and not os.access(self.db_path, os.W_OK):
                 raise IndexReadOnlyError(describe(self.settings))
 
-    def _os_error(self, exc: OSError) -> Exception:
-        if exc.errno == errno.ENOSPC:
-            return DiskFullError(self.settings.index_dir)
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return IndexReadOnlyError(describe(self.settings))
-        return exc
-
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a Chroma call, turning a lost server, a full disk or a lost folder into one clear error."""
         try:
             return fn(*args, **kwargs)
-        except OSError as exc:
-            raise self._os_error(exc) from exc
         except Exception as exc:
-            host = self.settings.chroma_host
-            text = f"{type(exc).__name__} {exc}".lower()
-            if host and _looks_like_connection_error(text):
-                raise ChromaUnreachableError(host, self.settings.chroma_port, type(exc).__name__) from exc
-            if any(words in text for words in _DISK_FULL):
-                raise DiskFullError(self.settings.index_dir if not host else describe(self.settings)) from exc
-            if not host and _nearly_full(self.settings.index_dir):
-                raise DiskFullError(self.settings.index_dir) from exc  # Chroma's message rarely says so
-            if not host and any(words in text for words in _READ_ONLY):
-                if _file_id(self.db_path) != self._db_id:
-                    raise IndexVanishedError(describe(self.settings)) from exc
-                raise IndexReadOnlyError(describe(self.settings)) from exc
-            raise
+            error = classify(exc, self.settings, self._db_id)
+            if error is exc:
+                raise
+            raise error from exc
 
     def _collection(self, name: str, create: bool = False) -> Any:
         client = self.client
@@ -212,7 +167,7 @@ class Store:
         else:
             collection = self._call(client.get_collection, name, embedding_function=None)
         # Every later call (a build's add, a reader's query) can meet a lost server or a full disk too.
-        return _Guarded(collection, self._call)
+        return Guarded(collection, self._call)
 
     def _meta(self) -> Any:
         return self._collection(f"{self.prefix}-meta", create=True)
@@ -300,54 +255,7 @@ class Store:
 
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:
-        """One writer at a time per index (a file lock beside the index; its holder's pid beside it)."""
-        from filelock import FileLock, Timeout
-
+        """One writer at a time per index (store_guard.writer_lock, in a folder made if missing)."""
         self._make_folder()
-        path = self.settings.index_dir / ".build.lock"
-        owner = self.settings.index_dir / ".build.owner"
-        lock = FileLock(path)
-        try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except Timeout:
-            pid = ""
-            with contextlib.suppress(OSError):
-                pid = owner.read_text().strip()
-            raise IndexBusyError(path, pid) from None
-        except OSError as exc:
-            raise self._os_error(exc) from exc
-        try:
-            with contextlib.suppress(OSError):  # only for the message a second writer shows
-                owner.write_text(str(os.getpid()))
+        with writer_lock(self.settings, wait):
             yield
-        finally:
-            with contextlib.suppress(OSError):
-                owner.unlink()
-            lock.release()
-
-
-class _Guarded:
-    """A collection whose method calls go through Store._call (one clear error for known failures)."""
-
-    def __init__(self, collection: Collection, call: Any) -> None:
-        self._collection = collection
-        self._call = call
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._collection, name)
-        if not callable(attr):
-            return attr
-        return lambda *args, **kwargs: self._call(attr, *args, **kwargs)
-
-
-def _nearly_full(folder: Path) -> bool:
-    try:
-        return (
-            shutil.disk_usage(folder).free < 2 * 2**20
-        )  # below this, an unexplained Chroma failure means a full disk
-    except OSError:
-        return False
-
-
-def _looks_like_connection_error(text: str) -> bool:
-    return any(word in text for word in ("connect", "timeout", "timed out", "refused", "unreachable"))
