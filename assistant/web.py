@@ -12,9 +12,7 @@ importing this module is free. The core is reached only through :func:`assistant
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from urllib.parse import unquote
 
 from assistant.environment import offline
 from assistant.errors import AssistantError, PortInUseError
+from assistant.ports import check_port, free_port
 from assistant.settings import Settings
 from assistant.web_api import Backend, api_tools, make_backend
 from assistant.web_chat import respond
@@ -34,7 +33,7 @@ from assistant.web_documents import (
     render_report,
     render_status,
 )
-from assistant.web_style import CSS, JS
+from assistant.web_style import CSS, JS, theme
 from assistant.web_uploads import UploadError, add_upload
 
 if TYPE_CHECKING:
@@ -47,8 +46,6 @@ log = logging.getLogger(__name__)
 _BUILD_LOCK = threading.Lock()
 #: Answers computed at once; more wait in Gradio's queue. The model and index are shared.
 CHAT_CONCURRENCY = 8
-SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
-MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
 
 
 def list_documents(backend: Backend) -> tuple[tuple[Any, ...], str | None]:
@@ -116,13 +113,6 @@ def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:
         return unquote(source), (int(start), int(end))
     except ValueError:
         return unquote(source), None
-
-
-def theme() -> gr.themes.Base:
-    """Gradio's default look with system fonts: the page needs nothing from the internet."""
-    import gradio as gr
-
-    return gr.themes.Default(font=SANS, font_mono=MONO)
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
@@ -254,29 +244,6 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
         "mcp_server": settings.mcp,
         "inbrowser": False,
     }
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def check_port(host: str, port: int) -> None:
-    """Raise PortInUseError when another program already listens on host:port."""
-    with socket.socket() as sock:
-        # SO_REUSEADDR: a port left in TIME_WAIT by a stopped app is free; a listening one is not.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(port) from None
-            raise AssistantError(
-                f"Cannot listen on {host}:{port} ({exc.strerror}): set ASSISTANT_HOST to an address "
-                "of this machine."
-            ) from None
 
 
 def launch(settings: Settings | None = None) -> None:

@@ -1,6 +1,23 @@
-"""The web chat's stylesheet and its one piece of page script (the "Show in document" links)."""
+"""The web chat's look: its theme (system fonts), stylesheet and one piece of page script
+(the "Show in document" links)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default look with system fonts: the page needs nothing from the internet."""
+    import gradio as gr
+
+    return gr.themes.Default(font=SANS, font_mono=MONO)
+
 
 CSS = """
 .nw-header h1 {margin: 0.2rem 0 0.1rem; font-size: 1.5rem; text-align: center;}
