@@ -25,7 +25,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
-from bench.common import RssSampler, Section, Target, ratio, secs
+from bench.common import RssSampler, ratio, secs
+from bench.report import Section, Target
 
 THROUGHPUT_TARGET = 0.85
 NOOP_TARGET = 0.05

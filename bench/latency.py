@@ -24,7 +24,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
-from bench.common import Section, Target, ms, p50, p95, ratio
+from bench.common import ms, p50, p95, ratio
+from bench.report import Section, Target
 
 ARTICLE_TARGET = 1.5
 SCALE_TARGET = 2.0

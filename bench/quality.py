@@ -32,6 +32,7 @@ from assistant.embedding import embed  # noqa: E402
 from assistant.evaluate import EvalReport, EvalSet, contains_answer, load_questions, run_eval  # noqa: E402
 from assistant.passages import split_sentences  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from bench.report import md_table  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad2-normans.json"
 JSONL = ROOT / "tests" / "questions.jsonl"
@@ -356,11 +357,6 @@ def answerer_section(chart: Path | None = None) -> list[str]:
         write_calibration_chart(chart, calibration)
         lines.append(f"![Calibration: predicted confidence vs observed accuracy]({chart.name})\n")
     return lines
-
-
-def md_table(head: list[str], rows: list[list[str]]) -> str:
-    cells = [head, ["---"] * len(head), *rows]
-    return "\n".join("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in cells)
 
 
 def main(argv: Sequence[str] | None = None) -> Run:

@@ -23,7 +23,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
-from bench.common import Section, ms, p50, p95, ratio, secs
+from bench.common import ms, p50, p95, ratio, secs
+from bench.report import Section
 
 
 class Recipe:

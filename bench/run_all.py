@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import common
+from bench import common, report
 
 SCRIPTS = ("build", "recipe", "latency")
 
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for t in results[name]["targets"]
     ]
     print(f"\n== Summary ({time.perf_counter() - started:.0f} s in all; page: {args.out})")
-    print(common.text_table(["target", "measured", "wanted", "met", "absolute"], rows))
+    print(report.text_table(["target", "measured", "wanted", "met", "absolute"], rows))
     return 0
 
 

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import build, common, latency, recipe
+from bench import build, common, latency, recipe, report
 
 pytestmark = pytest.mark.skipif(not common.BBC_CSV.exists(), reason=f"no BBC corpus at {common.BBC_CSV}")
 
@@ -58,7 +58,7 @@ def test_latency_writes_its_section(page: Path) -> None:
 def test_percentiles_and_tables() -> None:
     assert common.percentile([1, 2, 3, 4], 50) == 2.5
     assert common.percentile([5], 95) == 5
-    table = common.md_table(["a", "b"], [[1, "x|y"]])
+    table = report.md_table(["a", "b"], [[1, "x|y"]])
     assert table.splitlines()[2] == "| 1 | x\\|y |"
     qs = common.corpus_questions(
         [{"text": "The central bank raised interest rates sharply on Tuesday morning."}], 3
