@@ -19,8 +19,9 @@ from assistant.blocks import Para, Span, label, mark_runs, norm, paragraphs_of, 
 from assistant.doc_meta import find_byline, find_credit, find_date, front_matter_fields
 from assistant.lexical import STOPWORDS
 
-#: Bump when the cleaning rules change: the index then rebuilds instead of mixing two readings.
-CLEANER_VERSION = "3"
+#: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
+#: rebuilds instead of mixing two readings.
+CLEANER_VERSION = "4"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class NoSeedsError(AssistantError):
     def __init__(self, seeds_dir: Path, skipped: int = 0) -> None:
         extra = f" ({skipped} file(s) were skipped, see the warnings above)" if skipped else ""
         super().__init__(
-            f"No usable seed documents in {seeds_dir}/{extra}: add .txt, .md or .html files there, "
+            f"No usable seed documents in {seeds_dir}/{extra}: add .txt, .md, .html or .mhtml files there, "
             "then run `assistant index` (or set ASSISTANT_SEEDS_DIR)."
         )
         self.seeds_dir = seeds_dir

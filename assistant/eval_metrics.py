@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.eval_data import EvalQuestion
 from assistant.results import Answer
+from assistant.seeds import text_as_read
 
 Cache = dict[Path, str | None]
 _MARKER = re.compile(r"\[\d+\]")
@@ -107,14 +108,7 @@ def score(
     for citation in answer.citations:
         file = seeds_dir / citation.source
         if file not in texts:
-            try:  # bytes, then decode, as the indexer does: read_text would turn \r\n into \n
-                texts[file] = file.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError):
-                texts[file] = None  # a missing source counts as a broken citation
-            if texts[file] is not None and file.suffix.lower() in (".html", ".htm"):
-                from assistant.html_text import extract_page  # offsets point into the extracted text
-
-                texts[file] = extract_page(texts[file]).text
+            texts[file] = text_as_read(file)  # None: a missing source counts as a broken citation
         text = texts[file]
         checked += 1
         intact += text is not None and text[citation.start : citation.end] == citation.quote

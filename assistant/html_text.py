@@ -108,6 +108,8 @@ def extract_page(raw_html: str) -> HtmlPage:
         title = h1  # "Headline | Site name | date": the page's own h1 is the headline
     author = _clean(found.author or "") or None
     iso = found.date if found.date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found.date) else None
+    if iso and iso.endswith("-01-01") and not _states_date(raw_html, iso):
+        iso = None  # htmldate's guess from a bare year ("© 2024"), not a date the page gives
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     if title and lines and _clean(lines[0]).lower() == title.lower():
         lines = lines[1:]  # the headline is written once, at the top
@@ -121,6 +123,14 @@ def _tagless(raw_html: str) -> str:
     """Every text node of the page, hidden ones too (a date often sits in the page header)."""
     no_code = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", raw_html)
     return html.unescape(re.sub(r"<[^>]+>", " ", no_code))
+
+
+def _states_date(raw_html: str, iso: str) -> bool:
+    """Whether the page gives the date ``iso`` itself: as a machine date (a meta tag, a URL) or in words."""
+    y, m, d = iso.split("-")
+    if any(form in raw_html for form in (iso, f"{y}/{m}/{d}", f"{y}{m}{d}")):
+        return True
+    return any(parse_date(match) == iso for match in DATE_RE.finditer(_tagless(raw_html)))
 
 
 def _date_as_written(page_text: str, iso: str) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 class Citation:
     """One numbered piece of evidence: an exact quote and where it stands in its seed file.
 
-    ``start``/``end`` are character offsets into the source file's text as read in UTF-8, so
-    ``text[start:end] == quote`` for .txt and .md seeds (for .html, into its visible text).
+    ``start``/``end`` are character offsets into the source file's text as read (decoded from UTF-8
+    or the encoding it was saved in; for .html and .mhtml, its extracted article text), so
+    ``text[start:end] == quote`` with ``text = assistant.seeds.text_as_read(path)``.
     """
 
     number: int

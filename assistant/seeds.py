@@ -2,14 +2,13 @@
 
 Only files inside the seeds folder are read: a symlink (to a file or a folder) that resolves
 outside it is skipped, as are broken links and links to folders. A file that cannot be used
-(binary, not UTF-8 or UTF-16, empty, too large, not a regular file) becomes a :class:`SeedProblem`
-naming the file and the fix; it never stops a build. Reading (bytes and digest) is separate from
-parsing, so a build parses only the files whose bytes changed.
+(binary, in no encoding decoding.py can read, empty, too large, not a regular file) becomes a
+:class:`SeedProblem` naming the file and the fix; it never stops a build. Reading (bytes and
+digest) is separate from parsing, so a build parses only the files whose bytes changed.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import logging
 import os
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.cleaning import KnownMeta, Reading, SeedDocument, read_document
+from assistant.decoding import MHTML_SUFFIXES, NotText, decode
 from assistant.html_text import extract_page
 
 __all__ = [
@@ -34,12 +34,14 @@ __all__ = [
     "read_seed",
     "scan_seeds",
     "seed_files",
+    "text_as_read",
 ]
 
 log = logging.getLogger(__name__)
 
-SEED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-_SNIFF = 8192  # bytes looked at to tell text from binary
+#: Read as a browser shows them: the article text extracted from the page.
+HTML_SUFFIXES = (".html", ".htm", *MHTML_SUFFIXES)
+SEED_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> RawSeed | SeedProblem:
     source, path = seed.source, seed.path
     if path.suffix.lower() not in SEED_SUFFIXES:
         return SeedProblem(
-            source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html"
+            source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md, .html or .mhtml"
         )
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: a file replaced by a
@@ -205,41 +207,42 @@ def _too_big(source: str, size: int, max_bytes: int) -> SeedProblem:
     )
 
 
-def decode(data: bytes) -> str | SeedProblem:
-    """The text of a seed's bytes: UTF-8, or UTF-16 with a byte-order mark (a SeedProblem has no source)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            return SeedProblem("", f"not valid UTF-16 (byte {exc.start}); re-save it as UTF-8")
-    head = data[:_SNIFF]
-    if b"\x00" in head:
-        # Plain-ASCII text in UTF-16 without a byte-order mark: every other byte is zero.
-        if (
-            len(head) >= 4
-            and min(head[0::2].count(0), head[1::2].count(0)) == 0
-            and head.count(0) >= 0.4 * len(head)  # ASCII in UTF-16: half the bytes are zero
-        ):
-            return SeedProblem("", "UTF-16 without a byte-order mark is not supported; re-save it as UTF-8")
-        return SeedProblem("", "binary file, not text")
+def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
+    """The text a seed's citations point into, with what an HTML page says of itself outside its text.
+
+    For a ``.txt`` or ``.md`` seed that is the file's text as decoded; for an HTML page (or the page
+    inside an MHTML save) it is the article text extracted from it.
+    """
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return SeedProblem("", f"not valid UTF-8 (byte {exc.start}); re-save it as UTF-8")
+        text = decode(raw.data, raw.suffix)
+    except NotText as exc:
+        return SeedProblem(raw.source, str(exc))
+    if not text.strip():
+        return SeedProblem(raw.source, "empty file")
+    if raw.suffix in HTML_SUFFIXES:
+        page = extract_page(text)
+        return page.text, KnownMeta(page.title, page.author, page.date_iso)
+    return text, None
+
+
+def text_as_read(path: Path) -> str | None:
+    """The text that citations of the seed file at ``path`` index into, or None if it can't be read."""
+    try:  # bytes, then decode, as the indexer does: read_text would turn \r\n into \n
+        raw = RawSeed(path.name, path.suffix.lower(), path.read_bytes(), "")
+    except OSError:
+        return None
+    result = page_text(raw)
+    return None if isinstance(result, SeedProblem) else result[0]
 
 
 def inspect_raw(raw: RawSeed) -> Reading | SeedProblem:
     """Decode and read a seed's bytes: the document and how each of its blocks was read."""
-    text = decode(raw.data)
-    if isinstance(text, SeedProblem):
-        return SeedProblem(raw.source, text.reason)
-    if not text.strip():
-        return SeedProblem(raw.source, "empty file")
-    if raw.suffix in (".html", ".htm"):
-        # Spans of an HTML seed point into the extracted article text, not into the HTML.
-        page = extract_page(text)
-        known = KnownMeta(page.title, page.author, page.date_iso)
-        return read_document(raw.source, page.text, raw.digest, known=known)
+    result = page_text(raw)
+    if isinstance(result, SeedProblem):
+        return result
+    text, known = result
+    if known is not None:  # an HTML page: spans point into its extracted article text, not the HTML
+        return read_document(raw.source, text, raw.digest, known=known)
     return read_document(raw.source, text, raw.digest, markdown=raw.suffix in (".md", ".markdown"))
 
 

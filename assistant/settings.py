@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", frozen=True, extra="forbid")
 
-    seeds_dir: Path = Field(Path("seeds"), description="Folder of seed documents (.txt, .md, .html).")
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of seed documents (.txt, .md, .html, .mhtml).")
     index_dir: Path = Field(
         Path("index"), description="Folder of the persisted Chroma index (embedded mode)."
     )

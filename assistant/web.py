@@ -192,9 +192,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                 table = gr.HTML(render_documents(documents), elem_id="nw-documents")
                 with gr.Row():
                     file = gr.File(
-                        label="Add a document (.txt, .md or .html, UTF-8, up to "
+                        label="Add a document (.txt, .md, .html or .mhtml, up to "
                         f"{backend.settings.max_upload_mb:g} MB)",
-                        file_types=[".txt", ".md", ".html"],
+                        file_types=[".txt", ".md", ".html", ".mhtml"],
                         type="filepath",
                         file_count="single",
                         scale=3,

@@ -69,7 +69,7 @@ def make_backend(settings: Settings) -> Backend:
 
 
 class CitationData(TypedDict):
-    """One cited sentence: ``quote == text[start:end]`` of the source file read as UTF-8."""
+    """One cited sentence: ``quote == text[start:end]`` of the source file as read (seeds.text_as_read)."""
 
     number: int
     title: str

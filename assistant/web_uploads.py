@@ -1,7 +1,7 @@
 """Uploads from the Documents tab: check a file with the seed reader's own rules, store it, index it.
 
 A file is checked exactly as a seed would be (assistant.seeds.read_seed: type, regular file,
-binary, UTF-8, empty), plus the upload size limit and a safe file name; a refused file is never
+binary, undecodable, empty), plus the upload size limit and a safe file name; a refused file is never
 written to the seeds folder.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 #: Upload types the Documents tab accepts (the seeds loader reads more; the web keeps to these).
-UPLOAD_SUFFIXES = (".txt", ".md", ".html")
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".mhtml")
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -41,7 +41,7 @@ def check_upload(path: Path, name: str, max_bytes: int) -> str:
 
     filename = safe_filename(name)
     if not filename.endswith(UPLOAD_SUFFIXES):
-        raise UploadError(f"{name!r} is not a .txt, .md or .html file.")
+        raise UploadError(f"{name!r} is not a .txt, .md, .html or .mhtml file.")
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import subprocess
 import threading
 from pathlib import Path
@@ -34,8 +35,8 @@ def make_bad(seeds: Path, kind: str, name: str) -> None:
         path.unlink()
     if kind == "binary":
         path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
-    elif kind == "latin1":
-        path.write_bytes("Le café de la gare ouvre à midi. Déjà plein.\n".encode("latin-1"))
+    elif kind == "noise":  # no NUL byte, yet no encoding fits (a legacy-encoded text would be read)
+        path.write_bytes(random.Random(0).randbytes(4096).replace(b"\0", b"\1"))
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "blank":
@@ -58,7 +59,7 @@ def make_bad(seeds: Path, kind: str, name: str) -> None:
 # kind -> (file name, words the reason must contain)
 BAD = {
     "binary": ("photo.txt", "binary"),
-    "latin1": ("cafe.txt", "UTF-8"),
+    "noise": ("noise.txt", "UTF-8"),
     "empty": ("empty.txt", "empty"),
     "blank": ("blank.md", "empty"),
     "huge": ("huge.txt", "limit"),

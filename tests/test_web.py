@@ -250,7 +250,7 @@ def test_safe_filename(name: str, safe: str) -> None:
         ("a", b"text", "not a .txt"),
         ("a.txt", b"x" * 101, "larger"),
         ("a.txt", b"ab\x00cd", "binary"),
-        ("a.txt", "é".encode("latin-1"), "not valid UTF-8"),
+        ("a.txt", bytes(range(0x80, 0xE4)), "not valid UTF-8"),  # no encoding fits these bytes
         ("a.md", b" \n\t", "empty"),
     ],
 )
@@ -360,10 +360,15 @@ def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
     replies: list[str] = []
     stop = threading.Event()
 
+    answering = threading.Event()
+
     def chat(url: str) -> None:
         client = Client(url, verbose=False)
-        while not stop.is_set():
+        asked = 0
+        while not stop.is_set() or not asked:  # each session asks at least once, however fast the builds
             replies.append(client.predict("How many missiles were approved?", api_name="/chat"))
+            asked += 1
+            answering.set()
 
     with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
         backend = make_backend(settings)
@@ -371,6 +376,7 @@ def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
         for thread in threads:
             thread.start()
         try:
+            assert answering.wait(120), "no chat answer within 2 minutes"
             (Path(settings.seeds_dir) / "library.txt").write_text(LIBRARY, encoding="utf-8")
             assert "1 added" in rebuild(backend)
             (Path(settings.seeds_dir) / "library.txt").unlink()
