@@ -56,6 +56,7 @@ class Para:
     kind: str = ""
     level: int = 0  # Markdown heading level
     english: bool = True  # False: the English function-word share says nothing about this text
+    table: bool = False  # a row of a Markdown table (its rows run under a |---| delimiter row)
 
     @property
     def n(self) -> int:
@@ -96,7 +97,8 @@ def label(p: Para, seen: dict[tuple[str, ...], int], i: int) -> str:
             return "repeats an earlier paragraph"
         seen[key] = i
     pieces = [s for s in _SEPARATORS.split(raw) if s.strip()]
-    if len(pieces) >= 3 and all(len(words_of(s)) <= 5 for s in pieces):
+    # A table row's cells are short by nature: they are facts, not menu items.
+    if not p.table and len(pieces) >= 3 and all(len(words_of(s)) <= 5 for s in pieces):
         return "link list or menu (short items between separators)"
     if (p.terminal and p.n >= 8 and p.stop_share >= 0.2) or (p.n >= 25 and p.stop_share >= 0.15):
         return "good"
@@ -120,7 +122,24 @@ def paragraphs_of(text: str, markdown: bool) -> list[Para]:
         level = len(text[para.span[0] : a]) - len(text[para.span[0] : a].lstrip("#"))
         content = _MD_LINK_URL.sub("]", text[a:b]) if markdown else text[a:b]
         out.append(Para((a, b), para.marker, content, words_of(content), text[a:b], level))
+    _mark_tables(out)
     return out
+
+
+_DELIMITER_ROW = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?")
+
+
+def _mark_tables(paras: list[Para]) -> None:
+    """Rows in a run of ``|`` lines that holds a delimiter row form a table; a lone ``| a | b |`` is not."""
+    i = 0
+    while i < len(paras):
+        j = i
+        while j < len(paras) and paras[j].marker == "|":
+            j += 1
+        if any(_DELIMITER_ROW.fullmatch(p.source.strip()) for p in paras[i:j]):
+            for p in paras[i:j]:
+                p.table = True
+        i = max(j, i + 1)
 
 
 def mark_runs(paras: list[Para], keep: set[int]) -> None:

@@ -67,6 +67,8 @@ class KnownMeta:
     date_iso: str | None = None
 
 
+#: No-break, thin and other fixed-width spaces (U+00A0, U+2002..U+200A, U+202F), read as a plain space.
+_PLAIN_SPACES = dict.fromkeys([0x00A0, *range(0x2002, 0x200B), 0x202F], " ")
 _FIELD_LABEL = re.compile(r"(?:title|headline)[ \t]*:[ \t]*", re.IGNORECASE)
 
 
@@ -75,7 +77,10 @@ def read_document(
 ) -> Reading:
     """Read a text as a person would: its paragraphs, title, date, byline, and what is not article."""
     known = known or KnownMeta()
-    paras = paragraphs_of(text, markdown)
+    # Read with plain spaces where the file has no-break or thin ones ("By\u00a0Jane\u00a0Doe"): one
+    # character for one, so every span found in the view is the same span of the text.
+    view = text.translate(_PLAIN_SPACES)
+    paras = paragraphs_of(view, markdown)
     words = [w for p in paras for w in p.words]
     if sum(w in STOPWORDS for w in words) < 0.08 * len(words):
         for p in paras:
@@ -86,33 +91,33 @@ def read_document(
     good = [i for i, p in enumerate(paras) if p.label == "good"]
     first, last = (good[0], good[-1]) if good else (len(paras), -1)
 
-    fields = front_matter_fields(text, paras[0].span) if paras and paras[0].marker == "---" else {}
+    fields = front_matter_fields(view, paras[0].span) if paras and paras[0].marker == "---" else {}
     head = paras[:first] if good else paras[:12]
-    title_span = _given_title(text, head, known, fields)
+    title_span = _given_title(view, head, known, fields)
     date_span = author_span = None
     date_iso = known.date_iso
     for p in head:
         if _inside(title_span, p.span) or p.label.startswith(("front", "copyright", "repeats")):
             continue
-        if author_span is None and (found := find_byline(text, p.span[0], p.span[1])):
+        if author_span is None and (found := find_byline(view, p.span[0], p.span[1])):
             author_span, p.kind = found, "byline"
-        dated = find_date(text, p.span[0], p.span[1]) if date_span is None else None
+        dated = find_date(view, p.span[0], p.span[1]) if date_span is None else None
         if dated and (known.date_iso is None or dated[1] == known.date_iso):
             # A dateline of its own ("Updated 11:29 AM EDT, Tue, Jun 16, 2020") is the date as
             # written; in a byline or a run-on scrape line only the date itself is.
-            glued = dated[0][0] > 0 and text[dated[0][0] - 1].isalpha()  # "ImagesPrintFeb. 8, 2024"
+            glued = dated[0][0] > 0 and view[dated[0][0] - 1].isalpha()  # "ImagesPrintFeb. 8, 2024"
             whole = not p.kind and p.n <= 14 and not p.terminal and not glued
             date_span, date_iso, p.kind = (p.span if whole else dated[0]), dated[1], p.kind or "date"
-    if date_span is None and "date" in fields and (dated := find_date(text, *fields["date"])):
+    if date_span is None and "date" in fields and (dated := find_date(view, *fields["date"])):
         date_span, date_iso = dated
     if author_span is None and "author" in fields:
         author_span = fields["author"]
     for p in paras[max(last - 2, 0) :] if author_span is None else ():
-        if found := find_credit(text, p.span[0], p.span[1]):
+        if found := find_credit(view, p.span[0], p.span[1]):
             author_span, p.kind, p.label = found, "byline", "wire credit line"
     if title_span is None:
         body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}
-        title_span = _likeliest_title(text, [p for p in head if not p.kind], body_words)
+        title_span = _likeliest_title(view, [p for p in head if not p.kind], body_words)
     mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
 
     blocks: list[Block] = []
@@ -126,10 +131,10 @@ def read_document(
         body = [b.span for b in blocks if b.reason in ("heading", "subheading") and b.span != title_span]
         blocks = [replace(b, kind="body") if b.span in body else b for b in blocks]
 
-    title = _clean(text[title_span[0] : title_span[1]]) if title_span else None
+    title = _clean(view[title_span[0] : title_span[1]]) if title_span else None
     title = title or known.title or _title_from_name(source)
-    author = _clean(text[author_span[0] : author_span[1]]) if author_span else known.author
-    date = _clean(text[date_span[0] : date_span[1]]) if date_span else None
+    author = _clean(view[author_span[0] : author_span[1]]) if author_span else known.author
+    date = _clean(view[date_span[0] : date_span[1]]) if date_span else None
     doc = SeedDocument(
         source, text, title, title_span, date, date_span, tuple(body), digest, author, author_span,
         date_iso if date else None,

@@ -196,6 +196,33 @@ def test_markdown_list_items_and_short_fact_lines_are_content_not_headings() -> 
     assert_offsets_exact(doc)
 
 
+def test_a_tables_short_rows_are_facts_but_a_lone_piped_menu_is_not() -> None:
+    text = (
+        "# Hoddle named Wolves manager\n\n| Club | Role | Notes |\n|---|---|---|\n"
+        "| Swindon | Player-boss | First managerial job |\n| Chelsea | Manager | 1994 FA Cup final |\n\n"
+        "Glenn Hoddle was named Wolves manager on Wednesday, the club said, after months of talks.\n\n"
+        "| Home | News | Sport | Weather |\n"
+    )
+    doc = parse_document("hoddle.md", text, "x", markdown=True)
+    body = texts(doc)
+    assert "| Swindon | Player-boss | First managerial job |" in body  # short cells, but a table row
+    assert "| Chelsea | Manager | 1994 FA Cup final |" in body
+    assert not any("Weather" in t for t in body)  # no delimiter row: a menu drawn with pipes
+    assert_offsets_exact(doc)
+
+
+def test_a_byline_and_dateline_written_with_no_break_spaces_are_found() -> None:
+    text = (
+        "Blair defends BlackBerry ban\n\nBy\u00a0Nick\u00a0Assinder\nThursday,\u00a020\u00a0January 2005\n\n"
+        "Tony Blair has defended the ban on BlackBerry handheld computers in the Commons chamber, "
+        "saying MPs must show respect.\u00a0The Speaker agreed with him.\n"
+    )
+    doc = parse_document("ban.txt", text, "x")
+    assert doc.author == "Nick Assinder" and doc.date_iso == "2005-01-20"
+    assert "\u00a0" in doc.text  # the file's text is kept as it is: citations quote it exactly
+    assert_offsets_exact(doc)
+
+
 def test_markdown_links_broken_onto_lines_stay_in_one_sentence_and_the_model_reads_no_url() -> None:
     text = (
         "# Agency boss speaks\n\nHasker told the summit in London that 175-year-old\n"
