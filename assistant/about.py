@@ -30,6 +30,8 @@ _ASKS_AUTHOR = re.compile(
     r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
     # "the harbour story": one topic word may name which document
     r"(?:(?: [\w-]+)? (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
+    # "Who wrote the article about Nick Griffin's arrest?" (not "report": one may be the story's subject)
+    r"|\bwho (?:wrote|has written|authored|penned) (?:this|that|the) (?:article|story|piece) (?:about|on) "
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
     r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
     r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"

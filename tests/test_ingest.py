@@ -380,6 +380,8 @@ def test_who_wrote_it_and_when_are_answered_from_the_byline_and_dateline(news_se
     assert extracted[reply.citations[0].start : reply.citations[0].end] == "March 5, 2024"
     reply = answer("Who reported the harbour story?", settings=news_settings)
     assert "Sam Carter" in reply.text
+    reply = answer("Who wrote the article about the cracks divers found in the sea wall?", settings=news_settings)
+    assert "Sam Carter" in reply.text and reply.citations[0].quote == "Sam Carter"
     # A page with no byline or date does not say who wrote it or when, whatever its body mentions.
     for question in ("Library reopens after flood: who wrote this?", "When was the library story published?"):
         reply = answer(question, settings=news_settings)
