@@ -21,6 +21,7 @@ DATE_RE = re.compile(
 # A name: capitalised words, with the particles names carry ("de", "van") and initials ("J.").
 _NAME = r"[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|de|del|der|van|von|da|di|du|le|la|bin|al|ibn))*"
 _NAMES = rf"{_NAME}(?:(?:[ \t]*,[ \t]*|[ \t]+(?:and|&)[ \t]+){_NAME})*"
+_GLUED_WORD = re.compile(r"\b[A-Z][a-z]{4,}(?=[A-Z][a-z])")
 _BYLINE_RE = re.compile(
     rf"(?i:(?:(?:written|words|story|text|reporting|reported)[ \t]+)?by)[: \t]+(?P<names>{_NAMES})"
     rf"|(?i:author|authors|byline|by)[ \t]*:[ \t]*(?P<names2>{_NAMES})"
@@ -80,6 +81,12 @@ def find_byline(text: str, start: int, end: int) -> Span | None:
     cut = DATE_RE.search(names)
     if cut:
         b = a + len(names[: cut.start()].rstrip(" ,|-–—"))
+    # Nor is page furniture a scraper glued on ("By Tom FordhamGetty ImagesPrint"). A name's own
+    # inner capital follows a short prefix (McDonald, DeSantis, MacKenzie, FitzGerald); a glue point
+    # follows a whole word of five letters or more.
+    glued = _GLUED_WORD.search(text, a, b)
+    if glued:
+        b = glued.end()
     return (a, b) if b > a else None
 
 

@@ -180,6 +180,12 @@ def test_a_date_inside_a_run_on_scraped_line_is_found() -> None:
     assert doc.date == "Feb. 8, 2024" and doc.date_iso == "2024-02-08"
     assert doc.author == "Ann Lee"
     assert_offsets_exact(doc)
+    # The byline, the photo credit and the date glued into one line.
+    doc = parse_document("run-on.txt", text.replace("By Ann Lee\n\nGetty", "By Ann LeemingGetty"), "x")
+    assert doc.author == "Ann Leeming" and doc.date_iso == "2024-02-08"
+    assert_offsets_exact(doc)
+    for name in ("Ronan McDonald", "Kate MacKenzie", "Ella FitzGerald"):  # a name's own inner capital
+        assert parse_document("n.txt", text.replace("Ann Lee", name), "x").author == name
 
 
 def test_markdown_list_items_and_short_fact_lines_are_content_not_headings() -> None:
