@@ -158,6 +158,26 @@ def mark_runs(paras: list[Para], keep: set[int]) -> None:
         i = max(j, i + 1)
 
 
+def mark_stray_lists(paras: list[Para], last: int, body_words: set[str]) -> None:
+    """A run of two or more list items after the article that share few words with it is a link
+    list ("Most read", "Related stories"), not the article's closing facts."""
+    if last < 0 or not body_words:
+        return  # no article prose to compare with: a note of lists is all lists
+    i = last + 1
+    while i < len(paras):
+        j = i
+        while j < len(paras) and paras[j].label == "list" and not paras[j].terminal:
+            j += 1
+        items = [w for p in paras[i:j] for w in p.words if w not in STOPWORDS]
+        # A list the text introduces ("The package includes:") is the story's; so is one that shares
+        # half its words with the story (closing facts repeat its words; other headlines do not).
+        introduced = paras[i - 1].text.rstrip().endswith(":")
+        if j - i >= 2 and not introduced and sum(w in body_words for w in items) < 0.5 * len(items):
+            for p in paras[i:j]:
+                p.label = "link list after the article (its items share few words with the story)"
+        i = max(j, i + 1)
+
+
 def verdict(p: Para, i: int, first: int, last: int, title_span: Span | None) -> tuple[str, str]:
     """(kind, reason) of paragraph ``i`` once the article's first and last good paragraphs are known."""
     if p.marker == "---":

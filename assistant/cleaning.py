@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.blocks import Para, Span, label, mark_runs, norm, paragraphs_of, verdict
+from assistant.blocks import Para, Span, label, mark_runs, mark_stray_lists, norm, paragraphs_of, verdict
 from assistant.doc_meta import find_byline, find_credit, find_date, front_matter_fields
 from assistant.lexical import STOPWORDS
 
@@ -119,6 +119,7 @@ def read_document(
         body_words = {w for i in good for w in paras[i].words if w not in STOPWORDS}
         title_span = _likeliest_title(view, [p for p in head if not p.kind], body_words)
     mark_runs(paras, keep={i for i, p in enumerate(paras) if p.kind or _inside(title_span, p.span)})
+    mark_stray_lists(paras, last, {w for i in good for w in paras[i].words if w not in STOPWORDS})
 
     blocks: list[Block] = []
     body: list[Span] = []

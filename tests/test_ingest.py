@@ -217,6 +217,21 @@ def test_a_tables_short_rows_are_facts_but_a_lone_piped_menu_is_not() -> None:
     assert_offsets_exact(doc)
 
 
+def test_a_headline_list_after_the_story_is_furniture_but_closing_facts_and_notes_are_not() -> None:
+    story = (
+        "Visa decision every 11 minutes\n\nVisa staff are expected to rule on an application every 11 "
+        "minutes, the Public Accounts Committee found on Tuesday.\n\nMPs want research into whether "
+        "visa holders leave at the end of their stays, the committee said.\n\n"
+    )
+    most_read = "Most read\n\n- Brown sets out budget plans\n- Police arrest man over Leeds stabbing\n"
+    doc = parse_document("visa.txt", story + most_read, "x")
+    assert not any("Leeds" in t or "Brown" in t for t in texts(doc))
+    facts = "Key figures\n\n- Staff rule on an application every 11 minutes\n- MPs want visa research\n"
+    assert "MPs want visa research" in texts(parse_document("visa.txt", story + facts, "x"))
+    note = "- Brown sets out budget plans\n- Police arrest man over Leeds stabbing\n- Storms due overnight\n"
+    assert len(texts(parse_document("note.md", note, "x", markdown=True))) == 3  # a note of lists only
+
+
 def test_a_byline_and_dateline_written_with_no_break_spaces_are_found() -> None:
     text = (
         "Blair defends BlackBerry ban\n\nBy\u00a0Nick\u00a0Assinder\nThursday,\u00a020\u00a0January 2005\n\n"
@@ -386,7 +401,8 @@ def test_who_wrote_it_and_when_are_answered_from_the_byline_and_dateline(news_se
     assert extracted[reply.citations[0].start : reply.citations[0].end] == "March 5, 2024"
     reply = answer("Who reported the harbour story?", settings=news_settings)
     assert "Sam Carter" in reply.text
-    reply = answer("Who wrote the article about the cracks divers found in the sea wall?", settings=news_settings)
+    question = "Who wrote the article about the cracks divers found in the sea wall?"
+    reply = answer(question, settings=news_settings)
     assert "Sam Carter" in reply.text and reply.citations[0].quote == "Sam Carter"
     # A page with no byline or date does not say who wrote it or when, whatever its body mentions.
     for question in ("Library reopens after flood: who wrote this?", "When was the library story published?"):
