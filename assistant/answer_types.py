@@ -36,7 +36,9 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # "$23-million" is written hyphenated as well as spaced
             r"[$£€¥]\s?\d[\d,.]*(?:[\s-]?(?:billion|million|thousand|trillion|bn|m)\b)?"
             # "2.3 million pounds": a multiplier may stand between the figure and the currency
-            r"|\b\d[\d,.]*\s?(?:(?:thousand|million|billion|trillion)\s)?(?:dollars?|pounds?|euros?|yen|bn)\b",
+            r"|\b\d[\d,.]*\s?(?:(?:thousand|million|billion|trillion)\s)?(?:dollars?|pounds?|euros?|yen|bn)\b"
+            # "5€", "3,50 €": the symbol after the figure, as much of Europe writes it
+            r"|\b\d[\d,.]*(?:[\s-]?(?:billion|million|thousand|trillion|bn|m)\b)?\s?[€£¥]",
             re.I,
         ),
     ),
@@ -62,7 +64,7 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(
             # Not a digit that ends a designation ("PAC-3", "F-16"): that names a thing, it counts nothing.
-            r"(?:[$£€¥]\s?)?(?<![A-Za-z]-)\b\d[\d,.]*(?:\s?(?:%|percent|per cent))?"
+            r"(?:[$£€¥]\s?)?(?<![A-Za-z]-)\b\d[\d,.]*(?:\s?(?:%|percent|per cent|[€£¥]))?"
             rf"(?:\s(?:{_NUMBER_WORDS})\b)?"
             rf"|\b(?:{_COUNT_WORDS})\b",
             re.I,

@@ -92,3 +92,13 @@ def test_hyphenated_millions_are_one_amount() -> None:
     sentence = "A $23-million data centre, a US$171-million telescope and $1.405 billion in missiles."
     found = [sentence[a:b] for a, b in typed_spans("money", sentence, "How much did it cost?")]
     assert found == ["$23-million", "$171-million", "$1.405 billion"]
+
+
+def test_a_currency_symbol_after_the_figure_is_part_of_the_amount() -> None:
+    from assistant.answer_types import typed_spans
+
+    sentence = "A single ticket rises by 5€ in June, a day pass to 12,50 € and a season card to £300."
+    money = [sentence[a:b] for a, b in typed_spans("money", sentence, "How much does a ticket cost?")]
+    assert money == ["5€", "12,50 €", "£300"]
+    number = [sentence[a:b] for a, b in typed_spans("number", sentence, "How much will fares rise?")]
+    assert number[:2] == ["5€", "12,50 €"]
