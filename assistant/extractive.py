@@ -82,7 +82,8 @@ def readable(quote: str) -> str:
 
 
 def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[Candidate]:
-    """The best sentence (with the neighbour it leans on), then the next best within ``max_chars``."""
+    """The best sentence (with the neighbour it leans on), then the next best of its document within
+    ``max_chars``."""
     if not ranked:
         return []
     if answer_type(question) == "expansion":
@@ -96,7 +97,10 @@ def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[C
     if neighbour is not None and len(readable(best.text)) + len(readable(neighbour.text)) <= max_chars:
         chosen = sorted([best, neighbour], key=lambda c: c.index)
     size = sum(len(readable(c.text)) for c in chosen)
-    for other in ranked[1:4]:
+    # More of the same story, not another story's sentences beside it: same hit rate out-of-fold on
+    # SQuAD train (10 articles in one index), and a reader is not handed an unrelated article's lines.
+    same_story = [c for c in ranked[1:] if c.hit.source == best.hit.source]
+    for other in same_story[:3]:
         if any(other.text == c.text for c in chosen):
             continue
         if size + len(readable(other.text)) <= max_chars:

@@ -202,3 +202,18 @@ def test_questions_about_the_article_itself(article_settings: Settings) -> None:
     gist = answer("What is this article about?", settings=article_settings)
     assert not gist.abstained and "Rivalry Between Two Koreas" in gist.text and "approved" in gist.text
     assert "Jun 16, 2020" in answer("When was it published?", settings=article_settings).text
+
+
+def test_an_answer_quotes_one_story_not_another_storys_lines_beside_it(make_settings) -> None:
+    settings = make_settings(
+        {
+            "fares.txt": "Ferry fares to rise\n\nSingle tickets on the island ferry will rise by 5 euros "
+            "from June, the operator said on Friday. The operator blamed the rising cost of fuel.\n",
+            "harbour.txt": "Harbour to close\n\nFishing boats will move to the north quay while the "
+            "harbour is repaired. Ferries will keep their usual timetable from the passenger terminal, "
+            "the authority said. The repairs will take six weeks.\n",
+        }
+    )
+    reply = answer("How much will ferry fares rise?", settings=settings)
+    assert "5 euros" in reply.text
+    assert {c.source for c in reply.citations} == {"fares.txt"}, reply.text
