@@ -100,7 +100,10 @@ def label(p: Para, seen: dict[tuple[str, ...], int], i: int) -> str:
     # A table row's cells are short by nature: they are facts, not menu items.
     if not p.table and len(pieces) >= 3 and all(len(words_of(s)) <= 5 for s in pieces):
         return "link list or menu (short items between separators)"
-    if (p.terminal and p.n >= 8 and p.stop_share >= 0.2) or (p.n >= 25 and p.stop_share >= 0.15):
+    # Prose that ends a sentence, or leads into a quote or a list ("She told the Times:").
+    leads_in = p.text.rstrip(" *_").endswith(":")
+    prose = (p.terminal or leads_in) and p.n >= 8 and p.stop_share >= 0.2
+    if prose or (p.n >= 25 and p.stop_share >= 0.15):
         return "good"
     if p.marker in ("-", "1.", "|"):
         return "list"

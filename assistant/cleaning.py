@@ -183,7 +183,8 @@ def _likeliest_title(text: str, head: list[Para], body_words: set[str]) -> Span 
     best, best_score = None, 0.0
     lines = (x for x in head if (x.label == "heading" or x.label.startswith("menu-like")) and 2 <= x.n <= 20)
     for rank, p in enumerate(lines):
-        content = [w for w in p.words if w not in STOPWORDS]
+        # Bare numbers are left out: "1" in a menu's "Formula 1" meets a "6-1" in any sports story.
+        content = [w for w in p.words if w not in STOPWORDS and not w.isdigit()]
         if not content:
             continue
         share = sum(w in body_words for w in content) / len(content)

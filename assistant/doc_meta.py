@@ -21,6 +21,9 @@ DATE_RE = re.compile(
 # A name: capitalised words, with the particles names carry ("de", "van") and initials ("J.").
 _NAME = r"[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|de|del|der|van|von|da|di|du|le|la|bin|al|ibn))*"
 _NAMES = rf"{_NAME}(?:(?:[ \t]*,[ \t]*|[ \t]+(?:and|&)[ \t]+){_NAME})*"
+_LOWER_NEXT = re.compile(r"[ \t]+[a-z]")
+#: Newsroom job titles that follow a byline's name ("By Jane Doe, Political Editor").
+_ROLES = {"editor", "correspondent", "reporter", "writer", "columnist", "contributor", "staff", "producer"}
 _GLUED_WORD = re.compile(r"\b[A-Z][a-z]{4,}(?=[A-Z][a-z])")
 _BYLINE_RE = re.compile(
     rf"(?i:(?:(?:written|words|story|text|reporting|reported)[ \t]+)?by)[: \t]+(?P<names>{_NAMES})"
@@ -87,6 +90,14 @@ def find_byline(text: str, start: int, end: int) -> Span | None:
     glued = _GLUED_WORD.search(text, a, b)
     if glued:
         b = glued.end()
+    # A role after a comma is not a second author: "By Alex Morgan, Tennis correspondent" (the role
+    # goes on in lower case) or "By Jane Doe, Political Editor" (it ends in a newsroom job title).
+    while "," in text[a:b]:
+        comma = text.rindex(",", a, b)
+        piece = text[comma + 1 : b].split()
+        if not (_LOWER_NEXT.match(text, b) or (piece and piece[-1].lower() in _ROLES)):
+            break
+        b = a + len(text[a:comma].rstrip())
     return (a, b) if b > a else None
 
 

@@ -10,6 +10,7 @@ rows). Nothing is rewritten: a paragraph is a span of the text as read.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -66,21 +67,39 @@ def _lines(text: str, start: int) -> list[_Line]:
 def wrap_width(lines: list[str]) -> int | None:
     """The width a text is hard-wrapped at, judged from its lines; None when it is not wrapped.
 
-    Wrapped text has most of its lines just short of one width, almost none beyond it, and many
-    of those lines break mid-sentence; text with a paragraph per line has lengths all over the
-    place, or lines that each end a sentence.
+    Wrapped text has most of its long lines just short of one width, almost none beyond it, and
+    many of those lines break mid-sentence; text with a paragraph per line has lengths all over the
+    place, or lines that each end a sentence. Short lines (a menu, a headline, a byline) say nothing
+    about the wrapping, so only the long ones are judged: a short page of three wrapped lines under
+    a long menu is still wrapped.
     """
-    if len(lines) < 6:
-        return None
     lengths = [len(line) for line in lines]
+    if not lengths:
+        return None
     ordered = sorted(lengths)
-    width = ordered[int(0.9 * (len(ordered) - 1))]
+    longest = ordered[math.ceil(0.9 * (len(ordered) - 1))]  # ignoring the odd overlong line (a URL)
+    long_lines = [line for line in lines if len(line) >= 0.5 * longest]
+    if len(long_lines) < 3:
+        return None
+    ordered = sorted(len(line) for line in long_lines)
+    width = ordered[math.ceil(0.9 * (len(ordered) - 1))]
     if not 30 <= width <= 130:
         return None
-    full = [line for line in lines if 0.7 * width <= len(line) <= width + 8]
+    full = [line for line in long_lines if 0.7 * width <= len(line) <= width + 8]
     beyond = sum(n > width * 1.25 for n in lengths)
     open_ended = sum(not _TERMINAL.search(line) for line in full)
-    wrapped = len(full) >= 0.5 * len(lines) and beyond <= 0.05 * len(lines) and open_ended >= 0.4 * len(full)
+    # Where a wrapped sentence goes on, the next line mostly starts lower case; a list of headlines,
+    # each line as long as the next and none ending in a full stop, never does. Judged once there are
+    # enough breaks to judge by.
+    full_at = {i for i, line in enumerate(lines) if 0.7 * width <= len(line) <= width + 8}
+    goes_on = [lines[i + 1].lstrip() for i in sorted(full_at) if i + 1 < len(lines)]
+    lower = sum(bool(_CONTINUES.match(line)) for line in goes_on)
+    wrapped = (
+        len(full) >= 0.5 * len(long_lines)
+        and beyond <= 0.05 * len(lines)
+        and open_ended >= 0.4 * len(full)
+        and (len(goes_on) < 5 or lower >= 0.2 * len(goes_on))
+    )
     return width if wrapped else None
 
 

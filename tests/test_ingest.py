@@ -136,6 +136,47 @@ def test_the_pages_own_title_marks_its_headline_block_whatever_its_shape() -> No
     assert kinds[title] == "title"
 
 
+def test_a_short_wrapped_story_under_a_long_menu_is_joined_and_its_headline_found() -> None:
+    menu = "Sport\nTennis\nFootball\nCricket\nRugby Union\nFormula 1\n\n"
+    text = (
+        f"{menu}Dogged Federer claims Dubai crown\n\nBy Alex Morgan, Tennis correspondent\n"
+        "Published 27 February 2005\n\n"
+        "World number one Roger Federer added the Dubai Championship trophy to\n"
+        "his long list of successes - but not before he was given a test by Ivan\n"
+        "Ljubicic.\n\n"
+        "Top seed Federer looked to be on course for an easy victory when he\n"
+        "thumped the eighth seed 6-1 in the first set. But Ljubicic, who beat Tim\n"
+        "Henman in the last eight, dug deep to secure the second set.\n"
+    )
+    doc = parse_document("dubai.txt", text, "x")
+    assert doc.title == "Dogged Federer claims Dubai crown"  # not the menu's "Formula 1"
+    assert doc.author == "Alex Morgan" and doc.date_iso == "2005-02-27"
+    body = texts(doc)
+    assert len(body) == 2 and "given a test by Ivan\nLjubicic." in body[0]
+    assert "who beat Tim\nHenman in the last eight" in body[1]  # a line starting with a name goes on
+    assert_offsets_exact(doc)
+
+
+def test_a_list_of_headlines_one_per_line_is_not_joined_as_if_wrapped() -> None:
+    headlines = [
+        "Brown sets out pre-election budget plans", "Police arrest man over Leeds stabbing in the city",
+        "Storms to sweep across Scotland overnight", "Bank holds interest rates at four point seven",
+        "Unions warn of strikes over pension changes", "New hospital opens in Glasgow after long delay",
+        "Farmers protest against milk prices in Cardiff",
+    ]  # fmt: skip
+    paragraphs = split_paragraphs("\n".join(headlines) + "\n")
+    assert len(paragraphs) == len(headlines)
+
+
+def test_prose_that_leads_into_a_quote_is_content_not_a_subheading() -> None:
+    text = (
+        "Casino tricks face ban\n\nCulture Secretary Tessa Jowell said proposed super-casinos will be "
+        "different from their US counterparts.\n\nMs Jowell said the legislation would ban psychological "
+        'trickery. She told the Times:\n\n"British casinos will be quite different to those overseas."\n'
+    )
+    assert any(t.endswith("She told the Times:") for t in texts(parse_document("c.txt", text, "x")))
+
+
 def test_one_paragraph_per_line_text_is_not_joined() -> None:
     lines = [f"Paragraph {i} says something about the town's {i} new parks and its budget." for i in range(8)]
     text = "\n".join(lines) + "\n"
