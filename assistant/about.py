@@ -28,12 +28,14 @@ _ASKS_TITLE = re.compile(
 )
 _ASKS_AUTHOR = re.compile(
     r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
-    # "the harbour story": one topic word may name which document
-    r"(?:(?: [\w-]+)? (?:article|story|piece|report))?)?\s*[?.!]*\s*$"
+    # "the Federer Dubai story": a few topic words may name which document; before "report" only
+    # one ("the harbour report"), since a report may be what the story is about ("the UN climate report")
+    r"(?:(?: [\w'’-]+){0,3} (?:article|story|piece)|(?: [\w-]+)? report)?)?\s*[?.!]*\s*$"
     # "Who wrote the article about Nick Griffin's arrest?" (not "report": one may be the story's subject)
     r"|\bwho (?:wrote|has written|authored|penned) (?:this|that|the) (?:article|story|piece) (?:about|on) "
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
-    r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that)\b"
+    # "the author of the article?", not "What does the author of the report want done?"
+    r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that) (?:article|story|piece|page)\s*[?.!]*\s*$"
     r"|\bwho (?:is|was) (?:it|this|the (?:article|story|piece|report)) (?:written |reported )?by\b"
     r"|\bwhose (?:article|story|piece|byline)\b",
     re.I,

@@ -117,7 +117,9 @@ class Searcher:
         _, corpus = self.corpus()
         about = None
         if passages:
-            source = passages[0].source
+            # The document a question about "the article" means is the one its topic words find: a
+            # header passage can rank first on "published" or "by" alone, whatever the story.
+            source = next((p.source for p in passages if p.kind != "header"), passages[0].source)
             about = DocumentInfo(source, corpus.header(source), corpus.lead(source))
         bm25 = corpus.bm25
         return Evidence(

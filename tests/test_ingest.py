@@ -451,6 +451,31 @@ def test_who_wrote_it_and_when_are_answered_from_the_byline_and_dateline(news_se
         assert reply.abstained and reply.citations == (), (question, reply.text)
 
 
+def test_a_question_about_the_article_means_the_one_its_topic_names(make_settings) -> None:
+    aces = " ".join(f"In game {i} Federer held serve with {i} aces." for i in range(1, 9))
+    relief = " ".join(
+        f"Relief workers in district {i} said water and tents had reached {i * 40} families by the weekend."
+        for i in range(1, 9)
+    )
+    settings = make_settings(
+        {
+            "dubai.txt": "Federer wins in Dubai\n\nBy Alex Morgan\nPublished 27 February 2005\n\n"
+            f"Roger Federer beat Ivan Ljubicic in three sets to win the Dubai Championship. {aces}\n",
+            "aid.txt": "Ex-minister attacks tsunami aid plans\n\nBy Sarah Whitfield\n30 December 2004\n\n"
+            f"{relief}\n\nFormer international development secretary Clare Short criticised the plans, "
+            "saying the money came too slowly.\n",
+        }
+    )
+    # The other page's header matches "published" itself; the question's topic names this one.
+    reply = answer("When was the Clare Short article published?", settings=settings)
+    assert reply.citations[0].source == "aid.txt" and "30 December 2004" in reply.text, reply.text
+    reply = answer("Who wrote the story about Clare Short and tsunami aid?", settings=settings)
+    assert reply.citations[0].quote == "Sarah Whitfield", reply.text
+    # Not a question about who wrote it: the article's words answer it, not its byline.
+    reply = answer("What does the author of the aid plans say came too slowly?", settings=settings)
+    assert "Clare Short" in reply.citations[0].quote, reply.text
+
+
 def test_eval_answers_each_question_from_its_own_page(tmp_path: Path) -> None:
     pages = tmp_path / "pages"
     pages.mkdir()
