@@ -52,7 +52,11 @@ TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             rf"\b(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}(?:st|nd|rd|th)?\b)?(?:,? (?:1[0-9]|20)\d\d)?"
             r"|\b(?:early |late |mid-?)?(?:1[0-9]|20)\d\d(?:s)?\b|\b\d{1,2}(?:st|nd|rd|th) centur(?:y|ies)\b"
             r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b"
-            r"|\b(?:yesterday|today|tomorrow|(?:last|next) (?:week|month|year))\b",
+            r"|\b(?:yesterday|today|tomorrow|(?:last|next) (?:week|month|year))\b"
+            # "in the summer", "at the end of the season": times of year and parts of a period
+            r"|\b(?:(?:this|next|last|early|late|mid-?) )?(?:spring|summer|autumn|winter)\b"
+            r"|\b(?:end|start|beginning|middle) of (?:the |this |next |last )?"
+            r"(?:season|year|month|week|decade|century|spring|summer|autumn|winter)\b",
             re.I,
         ),
     ),
@@ -174,20 +178,30 @@ def typed_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]
     asked = {w.lower() for w in re.findall(r"\w+", question)}
     out = []
     for m in TYPES[kind][1].finditer(sentence):
+        start = m.start()
         words = [w.lower() for w in re.findall(r"\w+", m.group())]
+        if kind == "person":
+            # A title the question names before a name it does not ("Who is the culture secretary?" in
+            # "Culture Secretary Tessa Jowell said"): the name alone is the answer.
+            while len(words) > 1 and words[0] in asked:
+                step = re.match(r"\w+[ -]", sentence[start : m.end()])
+                if not step:
+                    break
+                start += step.end()
+                words = words[1:]
         if not words or all(w in asked for w in words):
             continue
         # A name the question already uses ("Where did Lippert serve?") is not the answer to it.
         if kind in ("person", "place") and any(w in asked for w in words):
             continue
         # A capitalised word that opens the sentence is often just an opening, not a name.
-        if kind in ("person", "place") and m.start() == 0 and len(words) == 1:
+        if kind in ("person", "place") and start == 0 and len(words) == 1:
             continue
         # After "in", "to", "from" ... a capitalised phrase names a place or a body, not a person.
-        if kind == "person" and _PLACE_BEFORE.search(sentence[: m.start()]):
+        if kind == "person" and _PLACE_BEFORE.search(sentence[:start]):
             continue
         end = m.end()
-        while end > m.start() and sentence[end - 1] in ",.;:":
+        while end > start and sentence[end - 1] in ",.;:":
             end -= 1  # a number's pattern can take the sentence's own punctuation
-        out.append((m.start(), end))
+        out.append((start, end))
     return out

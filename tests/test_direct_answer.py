@@ -102,3 +102,23 @@ def test_a_currency_symbol_after_the_figure_is_part_of_the_amount() -> None:
     assert money == ["5€", "12,50 €", "£300"]
     number = [sentence[a:b] for a, b in typed_spans("number", sentence, "How much will fares rise?")]
     assert number[:2] == ["5€", "12,50 €"]
+
+
+def test_a_title_the_question_names_is_not_part_of_the_person_answered() -> None:
+    from assistant.answer_types import typed_spans
+
+    sentence = "Culture Secretary Tessa Jowell said the plans were fair."
+    found = [sentence[a:b] for a, b in typed_spans("person", sentence, "Who is the culture secretary?")]
+    assert found == ["Tessa Jowell"]
+    assert typed_spans("person", sentence, "Who is Tessa Jowell?") == []  # the name asked about
+
+
+def test_times_of_year_and_parts_of_a_season_answer_when() -> None:
+    from assistant.answer_types import typed_spans
+
+    for sentence, when in [
+        ("The 28-year-old's contract expires in the summer, his agent said.", "summer"),
+        ("His contract runs out at the end of the season.", "end of the season"),
+    ]:
+        found = [sentence[a:b] for a, b in typed_spans("date", sentence, "When does his contract expire?")]
+        assert found == [when]
