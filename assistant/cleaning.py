@@ -56,6 +56,9 @@ class Reading:
 
     document: SeedDocument
     blocks: tuple[Block, ...]
+    #: An HTML page's shown blocks that its extractor left out (menus, footers, ads): they have no
+    #: span in the document's text, which is the extracted article.
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class KnownMeta:
     title: str | None = None
     author: str | None = None
     date_iso: str | None = None
+    left_out: tuple[str, ...] = ()  # shown blocks the page's extractor left out (Reading.left_out)
 
 
 #: No-break, thin and other fixed-width spaces (U+00A0, U+2002..U+200A, U+202F), read as a plain space.
@@ -217,7 +221,9 @@ def format_reading(reading: Reading, width: int = 100) -> str:
         + ("" if doc.title_span else "  (not in the text: from the file name or page)"),
         f"Date:   {doc.date or '(none found)'}" + (f"  ({doc.date_iso})" if doc.date_iso else ""),
         f"Author: {doc.author or '(none found)'}",
-        f"Kept {len(doc.body)} paragraphs, dropped {dropped} blocks:",
+        f"Kept {len(doc.body)} paragraphs, dropped {dropped} blocks"
+        + (f" (and {len(reading.left_out)} page blocks by the HTML extractor)" if reading.left_out else "")
+        + ":",
         "",
     ]
     for b in reading.blocks:
@@ -225,4 +231,7 @@ def format_reading(reading: Reading, width: int = 100) -> str:
         snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
         tag = {"body": "KEPT", "dropped": f"DROPPED ({b.reason})"}.get(b.kind, b.kind.upper())
         lines.append(f"[{b.span[0]}:{b.span[1]}] {tag}: {snippet}")
+    for block in reading.left_out:
+        snippet = block if len(block) <= width else block[: width - 1] + "…"
+        lines.append(f"[page] LEFT OUT by the HTML extractor: {snippet}")
     return "\n".join(lines)

@@ -36,11 +36,20 @@ class HtmlPage:
     title: str | None
     author: str | None
     date_iso: str | None
+    #: The page's shown blocks (menus, footers, asides, ads) that are not in ``text``, for `inspect`.
+    left_out: tuple[str, ...] = ()
+
+
+# What a browser never shows: the page furniture above is shown, only not the article.
+_HIDDEN_TAGS = {"script", "style", "noscript", "template", "svg", "head", "select", "iframe"}
+#: At most this many left-out blocks are listed for a page (a page can be mostly furniture).
+MAX_LEFT_OUT = 200
 
 
 class _VisibleText(html.parser.HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, skip: set[str] = _SKIP_TAGS) -> None:
         super().__init__(convert_charrefs=True)
+        self.skip = skip
         self.parts: list[str] = []
         self.skip_depth = 0
         self.title: str | None = None
@@ -51,7 +60,7 @@ class _VisibleText(html.parser.HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
-        elif tag in _SKIP_TAGS:
+        elif tag in self.skip:
             self.skip_depth += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n\n")
@@ -61,7 +70,7 @@ class _VisibleText(html.parser.HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
-        elif tag in _SKIP_TAGS and self.skip_depth:
+        elif tag in self.skip and self.skip_depth:
             self.skip_depth -= 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n\n")
@@ -77,9 +86,9 @@ class _VisibleText(html.parser.HTMLParser):
                 self._h1.append(data)
 
 
-def visible_text(raw_html: str) -> tuple[str, str | None]:
+def visible_text(raw_html: str, skip: set[str] = _SKIP_TAGS) -> tuple[str, str | None]:
     """The text a browser shows (scripts, styles and page chrome left out), and the page's h1 or title."""
-    parser = _VisibleText()
+    parser = _VisibleText(skip)
     parser.feed(raw_html)
     parser.close()
     text = re.sub(r"[ \t\r\f\v]*\n[ \t\r\f\v\n]*\n", "\n\n", "".join(parser.parts))
@@ -116,7 +125,19 @@ def extract_page(raw_html: str) -> HtmlPage:
     written = _date_as_written(visible + "\n" + _tagless(raw_html), iso) if iso else ""
     head = [title or "", f"By {author}" if author else "", written]
     text = "\n\n".join([h for h in head if h] + lines) + "\n"
-    return HtmlPage(text, title, author, iso)
+    return HtmlPage(text, title, author, iso, _left_out(raw_html, text))
+
+
+def _left_out(raw_html: str, text: str) -> tuple[str, ...]:
+    """The blocks a browser shows that the article text does not hold, in page order."""
+    shown, _ = visible_text(raw_html, _HIDDEN_TAGS)
+    kept = _clean(text).lower()
+    out: list[str] = []
+    for block in shown.split("\n\n"):
+        block = _clean(block)
+        if block and block.lower() not in kept and block not in out:
+            out.append(block)
+    return tuple(out[:MAX_LEFT_OUT])
 
 
 def _tagless(raw_html: str) -> str:

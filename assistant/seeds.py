@@ -9,6 +9,7 @@ digest) is separate from parsing, so a build parses only the files whose bytes c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -221,7 +222,7 @@ def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
         return SeedProblem(raw.source, "empty file")
     if raw.suffix in HTML_SUFFIXES:
         page = extract_page(text)
-        return page.text, KnownMeta(page.title, page.author, page.date_iso)
+        return page.text, KnownMeta(page.title, page.author, page.date_iso, page.left_out)
     return text, None
 
 
@@ -242,7 +243,8 @@ def inspect_raw(raw: RawSeed) -> Reading | SeedProblem:
         return result
     text, known = result
     if known is not None:  # an HTML page: spans point into its extracted article text, not the HTML
-        return read_document(raw.source, text, raw.digest, known=known)
+        reading = read_document(raw.source, text, raw.digest, known=known)
+        return dataclasses.replace(reading, left_out=known.left_out)
     return read_document(raw.source, text, raw.digest, markdown=raw.suffix in (".md", ".markdown"))
 
 

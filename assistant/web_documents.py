@@ -127,6 +127,11 @@ def render_reading(reading: Any) -> str:
             f'<tr class="nw-{escape_html(block.kind)}"><td>{escape_html(verdict)}</td>'
             f"<td>{escape_html(text[:300] + ('…' if len(text) > 300 else ''))}</td></tr>"
         )
+    for text in getattr(reading, "left_out", ()):
+        rows.append(
+            '<tr class="nw-dropped"><td>left out of the page (HTML extractor)</td>'
+            f"<td>{escape_html(text[:300] + ('…' if len(text) > 300 else ''))}</td></tr>"
+        )
     return (
         f'<div class="nw-docs nw-reading-table"><table><tbody>{head}</tbody></table>'
         f"<table><thead><tr><th>Verdict</th><th>Paragraph</th></tr></thead><tbody>{''.join(rows)}"

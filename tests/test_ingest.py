@@ -397,6 +397,14 @@ def test_inspect_shows_how_a_page_was_read(tmp_path: Path) -> None:
     assert "KEPT: Shares of Facebook fell 8%" in out
     missing = CliRunner().invoke(main, ["inspect", str(tmp_path / "none.txt")])
     assert missing.exit_code != 0
+    # An HTML page: what its extractor left out (menu, cookie notice, footer) is listed too.
+    page = tmp_path / "harbour.html"
+    page.write_text(PAGE, encoding="utf-8")
+    out = CliRunner().invoke(main, ["inspect", str(page)]).output
+    assert "page blocks by the HTML extractor" in out
+    for furniture in ("Home News Sport", "We use cookies", "All rights reserved", "Storm warning"):
+        assert any(furniture in line for line in out.splitlines() if line.startswith("[page] LEFT OUT")), out
+    assert not any("north quay" in line for line in out.splitlines() if line.startswith("[page]"))
 
 
 LIBRARY = (
