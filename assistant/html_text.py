@@ -123,9 +123,20 @@ def extract_page(raw_html: str) -> HtmlPage:
     if title and lines and _clean(lines[0]).lower() == title.lower():
         lines = lines[1:]  # the headline is written once, at the top
     written = _date_as_written(visible + "\n" + _tagless(raw_html), iso) if iso else ""
-    head = [title or "", f"By {author}" if author else "", written]
+    head = [title or "", _byline_as_written(visible, author) if author else "", written]
     text = "\n\n".join([h for h in head if h] + lines) + "\n"
     return HtmlPage(text, title, author, iso, _left_out(raw_html, text))
+
+
+def _byline_as_written(visible: str, author: str) -> str:
+    """The page's own byline line for ``author`` ("By Sarah Whitfield, Political reporter"), or a
+    plain one: trafilatura joins a byline's parts with ";", which no page writes."""
+    first = author.split(";")[0].strip()
+    for block in visible.split("\n\n"):
+        line = _clean(block)
+        if first and line.lower().startswith("by ") and first in line and len(line) <= 160:
+            return line
+    return "By " + "; ".join(part.strip() for part in author.split(";")).replace("; ", ", ")
 
 
 def _left_out(raw_html: str, text: str) -> tuple[str, ...]:

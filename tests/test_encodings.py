@@ -142,3 +142,16 @@ def test_a_bare_copyright_year_is_not_taken_for_the_pages_date() -> None:
     assert extract_page(page.format(date="")).date_iso is None  # not "1 January 2024"
     assert extract_page(page.format(date="<p>January 1, 2024</p>")).date_iso == "2024-01-01"
     assert extract_page(page.format(date="<p>March 5, 2024</p>")).date_iso == "2024-03-05"
+
+
+def test_an_html_byline_is_shown_as_the_page_writes_it_and_names_only_the_author() -> None:
+    page = (
+        "<html><head><title>Quangos under fire</title></head><body><article><h1>Quangos under fire</h1>"
+        '<p class="byline">By <span class="byline__name">Sarah Whitfield</span>, '
+        '<span class="byline__role">Political reporter, BBC News</span></p>'
+        f"<p>{STORY}</p></article></body></html>"
+    )
+    extracted = extract_page(page)
+    assert "By Sarah Whitfield, Political reporter, BBC News" in extracted.text  # not "…; Political…"
+    reading = inspect_raw(RawSeed("q.html", ".html", page.encode(), "x"))
+    assert reading.document.author == "Sarah Whitfield"
