@@ -135,7 +135,8 @@ def _byline_as_written(visible: str, author: str) -> str:
     for block in visible.split("\n\n"):
         line = _clean(block)
         if first and line.lower().startswith("by ") and first in line and len(line) <= 160:
-            return line
+            date = DATE_RE.search(line)  # "By Sam Carter, March 5, 2024": the date gets its own line
+            return line[: date.start()].rstrip(" ,|-–—·") if date and date.start() > len(first) else line
     return "By " + "; ".join(part.strip() for part in author.split(";")).replace("; ", ", ")
 
 
