@@ -169,7 +169,8 @@ def mark_stray_lists(paras: list[Para], last: int, body_words: set[str]) -> None
     i = last + 1
     while i < len(paras):
         j = i
-        while j < len(paras) and paras[j].label == "list" and not paras[j].terminal:
+        # Bullet items only: a table's rows are its facts, wherever the table stands.
+        while j < len(paras) and paras[j].label == "list" and not paras[j].table and not paras[j].terminal:
             j += 1
         items = [w for p in paras[i:j] for w in p.words if w not in STOPWORDS]
         # A list the text introduces ("The package includes:") is the story's; so is one that shares

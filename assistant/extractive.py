@@ -73,12 +73,19 @@ def confidence(evidence: Evidence, ranked: Sequence[Candidate], params: Paramete
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])(?=\s|$)")  # not before ".NET" or ".45"
 
 
+_TABLE_ROW = re.compile(r"\|(.+)\|")
+
+
 def readable(quote: str) -> str:
-    """A quote as a reader sees it: whitespace folded, Markdown links shown as their text.
+    """A quote as a reader sees it: whitespace folded, Markdown links shown as their text, a table
+    row's cells joined by " · " ("| Swindon | Player-boss |" -> "Swindon · Player-boss").
 
     Only the answer's wording changes; the citation keeps the exact source text and offsets.
     """
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(link_text(quote).split()))
+    text = " ".join(link_text(quote).split())
+    if row := _TABLE_ROW.fullmatch(text):
+        text = " · ".join(cell.strip() for cell in row.group(1).split("|") if cell.strip())
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[Candidate]:

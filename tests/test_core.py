@@ -217,3 +217,18 @@ def test_an_answer_quotes_one_story_not_another_storys_lines_beside_it(make_sett
     reply = answer("How much will ferry fares rise?", settings=settings)
     assert "5 euros" in reply.text
     assert {c.source for c in reply.citations} == {"fares.txt"}, reply.text
+
+
+def test_a_fact_in_a_markdown_table_is_answered_and_read_without_pipes(make_settings) -> None:
+    settings = make_settings(
+        {
+            "hoddle.md": "# Hoddle named Wolves manager\n\nGlenn Hoddle was named Wolves manager on Wednesday, "
+            "the club said, ending months of talks.\n\n## Career\n\n| Club | Role | Notes |\n|---|---|---|\n"
+            "| Swindon | Player-manager | His first managerial job, from 1991 |\n"
+            "| Chelsea | Manager | Reached the 1994 FA Cup final |\n"
+        }
+    )
+    reply = answer("Where did Hoddle get his first managerial job?", settings=settings)
+    assert "Swindon · Player-manager · His first managerial job, from 1991" in reply.text, reply.text
+    row = next(c for c in reply.citations if "Swindon" in c.quote)
+    assert row.quote == "| Swindon | Player-manager | His first managerial job, from 1991 |"  # exact source
