@@ -40,7 +40,7 @@ class HtmlPage:
     left_out: tuple[str, ...] = ()
 
 
-# What a browser never shows: the page furniture above is shown, only not the article.
+# What a browser never shows. Menus, footers and asides (_SKIP_TAGS) are shown: they count as left out.
 _HIDDEN_TAGS = {"script", "style", "noscript", "template", "svg", "head", "select", "iframe"}
 #: At most this many left-out blocks are listed for a page (a page can be mostly furniture).
 MAX_LEFT_OUT = 200
@@ -137,7 +137,7 @@ def _byline_as_written(visible: str, author: str) -> str:
         if first and line.lower().startswith("by ") and first in line and len(line) <= 160:
             date = DATE_RE.search(line)  # "By Sam Carter, March 5, 2024": the date gets its own line
             return line[: date.start()].rstrip(" ,|-–—·") if date and date.start() > len(first) else line
-    return "By " + "; ".join(part.strip() for part in author.split(";")).replace("; ", ", ")
+    return "By " + ", ".join(part.strip() for part in author.split(";"))
 
 
 def _left_out(raw_html: str, text: str) -> tuple[str, ...]:
@@ -149,7 +149,9 @@ def _left_out(raw_html: str, text: str) -> tuple[str, ...]:
         block = _clean(block)
         if block and block.lower() not in kept and block not in out:
             out.append(block)
-    return tuple(out[:MAX_LEFT_OUT])
+            if len(out) == MAX_LEFT_OUT:
+                break
+    return tuple(out)
 
 
 def _tagless(raw_html: str) -> str:

@@ -85,14 +85,15 @@ def wrap_width(lines: list[str]) -> int | None:
     width = ordered[math.ceil(0.9 * (len(ordered) - 1))]
     if not 30 <= width <= 130:
         return None
-    full = [line for line in long_lines if 0.7 * width <= len(line) <= width + 8]
+    # Long lines just short of the width: where the text was wrapped.
+    full_at = [i for i, n in enumerate(lengths) if n >= 0.5 * longest and 0.7 * width <= n <= width + 8]
+    full = [lines[i] for i in full_at]
     beyond = sum(n > width * 1.25 for n in lengths)
     open_ended = sum(not _TERMINAL.search(line) for line in full)
     # Where a wrapped sentence goes on, the next line mostly starts lower case; a list of headlines,
     # each line as long as the next and none ending in a full stop, never does. Judged once there are
     # enough breaks to judge by.
-    full_at = {i for i, line in enumerate(lines) if 0.7 * width <= len(line) <= width + 8}
-    goes_on = [lines[i + 1].lstrip() for i in sorted(full_at) if i + 1 < len(lines)]
+    goes_on = [lines[i + 1].lstrip() for i in full_at if i + 1 < len(lines)]
     lower = sum(bool(_CONTINUES.match(line)) for line in goes_on)
     wrapped = (
         len(full) >= 0.5 * len(long_lines)
