@@ -5,6 +5,6 @@ from assistant._venv import ensure_venv
 if __name__ == "__main__":
     ensure_venv()
 
-    from assistant.web import launch
+    from assistant.web.app import launch
 
     launch()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from assistant.answering import Turn, answer_chain, clean_question, normalise_history
+from assistant.answering.chain import Turn, answer_chain, clean_question, normalise_history
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 
@@ -25,12 +25,12 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-    from assistant.embedding import Embedder
-    from assistant.evidence import PassageHit
-    from assistant.index import IndexedDocument
+    from assistant.answering.retrieval import Searcher
+    from assistant.indexing.build import IndexedDocument
+    from assistant.indexing.embedding import Embedder
+    from assistant.indexing.evidence import PassageHit
+    from assistant.indexing.store import Store
     from assistant.results import Answer, IndexReport
-    from assistant.retrieval import Searcher
-    from assistant.store import Store
 
 
 class Assistant:
@@ -59,7 +59,7 @@ class Assistant:
         """The embedding model (loaded on first encode)."""
         with self._lock:
             if self._embedder is None:
-                from assistant.embedding import shared_embedder
+                from assistant.indexing.embedding import shared_embedder
 
                 self._embedder = shared_embedder(self.settings.embedding_model)
             return self._embedder
@@ -69,7 +69,7 @@ class Assistant:
         """The Chroma store holding the index (embedded in ``index_dir`` or on a Chroma server)."""
         with self._lock:
             if self._store is None:
-                from assistant.store import Store
+                from assistant.indexing.store import Store
 
                 self._store = Store(self.settings)
             return self._store
@@ -79,7 +79,7 @@ class Assistant:
         """Hybrid search over the current index generation."""
         with self._lock:
             if self._searcher is None:
-                from assistant.retrieval import Searcher
+                from assistant.answering.retrieval import Searcher
 
                 self._searcher = Searcher(self.settings, self.store, self.embedder)
             return self._searcher
@@ -89,7 +89,7 @@ class Assistant:
         """The LLM named by ``settings.llm`` (None: the extractive answerer), built once."""
         with self._lock:
             if self._chat_model is None and self.settings.llm:
-                from assistant.llm import make_chat_model
+                from assistant.llm.answerer import make_chat_model
 
                 self._chat_model = make_chat_model(self.settings)
             return self._chat_model
@@ -125,13 +125,13 @@ class Assistant:
         self, *, progress: bool | Callable[[int, int], None] | None = None, wait: bool = False
     ) -> IndexReport:
         """Bring the index in line with the seeds folder and report what changed (see index.py)."""
-        from assistant.index import build_index
+        from assistant.indexing.build import build_index
 
         return build_index(self.settings, progress=progress, wait=wait, store=self.store)
 
     def documents(self) -> tuple[IndexedDocument, ...]:
         """The documents in the current index, sorted by source (empty when there is no index)."""
-        from assistant.index import indexed_documents
+        from assistant.indexing.build import indexed_documents
 
         return indexed_documents(self.settings, store=self.store)
 

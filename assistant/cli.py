@@ -127,7 +127,7 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
 
     run()
     if watch:
-        from assistant.watch import watch_seeds
+        from assistant.indexing.watch import watch_seeds
 
         watch_seeds(
             settings,
@@ -157,7 +157,7 @@ def evaluate(
     file: Path, as_json: bool, show_misses: int, split: str, limit: int | None, seeds_from: Path | None
 ) -> None:
     """Score the assistant on FILE: the project's JSONL question set or a SQuAD v2.0 JSON."""
-    from assistant.evaluate import format_misses, format_table, run_eval
+    from assistant.eval.evaluate import format_misses, format_table, run_eval
 
     report = run_eval(
         file, _settings(), split=split, limit=limit, progress=not as_json, seeds_from=seeds_from
@@ -174,7 +174,7 @@ def evaluate(
 @_clean_errors
 def web(host: str | None, port: int | None, mcp: bool | None) -> None:
     """Start the web chat (with --mcp, also the MCP tools ask, search and list_documents)."""
-    from assistant.web import launch
+    from assistant.web.app import launch
 
     launch(_settings(host=host, port=port, mcp=mcp))
 
@@ -185,8 +185,8 @@ def web(host: str | None, port: int | None, mcp: bool | None) -> None:
 @_clean_errors
 def inspect(file: Path, width: int) -> None:
     """Show how FILE is read: title, date, author, kept paragraphs, dropped blocks and why."""
-    from assistant.cleaning import format_reading
-    from assistant.seeds import SeedProblem, inspect_seed
+    from assistant.ingest.cleaning import format_reading
+    from assistant.ingest.seeds import SeedProblem, inspect_seed
 
     result = inspect_seed(file, file.name, int(_settings().max_seed_mb * 2**20))
     if isinstance(result, SeedProblem):

@@ -12,7 +12,7 @@ class Citation:
 
     ``start``/``end`` are character offsets into the source file's text as read (decoded from UTF-8
     or the encoding it was saved in; for .html and .mhtml, its extracted article text), so
-    ``text[start:end] == quote`` with ``text = assistant.seeds.text_as_read(path)``.
+    ``text[start:end] == quote`` with ``text = assistant.ingest.seeds.text_as_read(path)``.
     """
 
     number: int

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Abstain when the extractive answer's confidence (probability that its quote answers) "
-        "is below this; unset means the threshold fitted with the answerer (assistant/answerer.json).",
+        "is below this; unset means the threshold fitted with the answerer "
+        "(assistant/answering/answerer.json).",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted; longer ones get a clear error."

@@ -1,6 +1,6 @@
 """Index build throughput against raw `model.encode`, peak memory, and incremental rebuilds.
 
-    .venv/bin/python bench/build.py [--docs 928]
+    .venv/bin/python -m bench.build [--docs 928]
 
 3. A full build of ``--docs`` BBC articles (a fresh index) in passages per second, against encoding
    the very sentences the builder embeds (same splitter, same model object, same batch size) with
@@ -15,14 +15,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 from bench.common import RssSampler, ratio, secs
@@ -43,7 +39,7 @@ class EmbedCounter:
     """Wraps the index module's embed(): counts calls and sentences, so 'nothing re-embedded' is checked."""
 
     def __init__(self) -> None:
-        import assistant.index as index_module
+        import assistant.indexing.build as index_module
 
         self.module = index_module
         self.original = index_module.embed
@@ -67,8 +63,8 @@ class EmbedCounter:
 
 def sentences_of(settings: Any) -> tuple[list[str], int, int]:
     """The sentence texts the builder embeds for these seeds, the passage count and document count."""
-    from assistant.passages import split_document
-    from assistant.seeds import load_seeds
+    from assistant.ingest.passages import split_document
+    from assistant.ingest.seeds import load_seeds
 
     documents, _ = load_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
     texts: list[str] = []
@@ -84,7 +80,7 @@ def read_seconds(settings: Any) -> float:
     """Seconds to read and clean every seed (no embedding): the cleaner's share of a build."""
     import time
 
-    from assistant.seeds import load_seeds
+    from assistant.ingest.seeds import load_seeds
 
     started = time.perf_counter()
     load_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
@@ -111,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> Section:
     args = p.parse_args(argv)
 
     from assistant import Settings, build_index
-    from assistant.embedding import shared_embedder
+    from assistant.indexing.embedding import shared_embedder
 
     section = Section("build", "Index build throughput, memory and incremental rebuilds")
     rows = common.load_bbc(args.docs, args.csv)
@@ -235,8 +231,8 @@ def main(argv: Sequence[str] | None = None) -> Section:
         )
         with EmbedCounter() as one_count:
             t_one, one = common.timed(lambda: build_index(settings, progress=False))
-        from assistant.passages import split_document
-        from assistant.seeds import read_seed
+        from assistant.ingest.passages import split_document
+        from assistant.ingest.seeds import read_seed
 
         doc = read_seed(changed, changed.name, 2**30)
         doc_sentences = sum(len(p.sentences) for p in split_document(doc, settings.passage_chars))

@@ -19,13 +19,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.environment import offline
+from assistant.eval.evaluate import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from assistant.environment import offline  # noqa: E402  (needs ROOT on sys.path when run as a script)
-from assistant.evaluate import percentile  # noqa: E402
-
 offline()  # before anything imports transformers or chromadb
 
 #: The page the benchmarks write (bench/report.py).

@@ -1,6 +1,6 @@
 """Answer latency against the embedding floor: warm on the article, warm at scale, and cold start.
 
-    .venv/bin/python bench/latency.py [--docs 928] [--questions 30] [--rounds 3] [--cold-runs 3]
+    .venv/bin/python -m bench.latency [--docs 928] [--questions 30] [--rounds 3] [--cold-runs 3]
 
 1. Warm answer() on the project's article vs encoding the question alone (same model, same process).
 2. Warm answer() over the BBC corpus (``--docs`` articles, one seed file each) vs the same floor.
@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 from bench.common import ms, p50, p95, ratio
@@ -111,8 +106,8 @@ def warm_latency(settings: Any, questions: Sequence[str], rounds: int) -> dict[s
 def stages(settings: Any, questions: Sequence[str], rounds: int) -> dict[str, float]:
     """Median time of each step of answer(): embed, search and gather evidence, extract, the rest."""
     from assistant import answer
+    from assistant.answering.extractive import extractive_answer
     from assistant.api import default_assistant
-    from assistant.extractive import extractive_answer
 
     searcher = default_assistant(settings).searcher
     parts: dict[str, list[float]] = {"embed question": [], "search + evidence": [], "extract answer": []}
@@ -168,7 +163,7 @@ LATENCY_HEADERS = [
 
 def cold_start(settings: Any, question: str, runs: int) -> dict[str, Any]:
     """Median wall time of `assistant ask` (fresh process) and of a bare load-and-encode script."""
-    from assistant.embedding import resolve_model
+    from assistant.indexing.embedding import resolve_model
 
     assistant_bin = common.VENV_BIN / "assistant"
     ours = [

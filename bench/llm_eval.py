@@ -1,6 +1,6 @@
 """The extractive answerer next to a local LLM on the same questions: ``docs/llm.md``'s measured table.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/llm_eval.py [--model PATH] [--every 8] [--no-write]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.llm_eval [--model PATH] [--every 8] [--no-write]
 
 Answers the article's question set (tests/questions.jsonl) and every ``--every``-th question of the
 SQuAD Normans set twice, extractively and with the model (default: SmolLM2-135M-Instruct from the
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant import answer, build_index  # noqa: E402
-from assistant.chat_models import make_chat_model  # noqa: E402
-from assistant.evaluate import EvalQuestion, load_questions, score, summarise  # noqa: E402
+from assistant.eval.evaluate import EvalQuestion, load_questions, score, summarise  # noqa: E402
+from assistant.llm.chat_models import make_chat_model  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 NORMANS = Path(os.environ.get("BENCH_NORMANS", ROOT.parent / "shared" / "eval" / "squad2-normans.json"))

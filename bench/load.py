@@ -1,10 +1,10 @@
 """Load check for the web chat: N concurrent gradio_client sessions, each asking a short conversation.
 
-    .venv/bin/python bench/load.py                       # starts the app on a free 127.0.0.1 port
-    .venv/bin/python bench/load.py --url http://127.0.0.1:7860/ --sessions 8
+    .venv/bin/python -m bench.load                       # starts the app on a free 127.0.0.1 port
+    .venv/bin/python -m bench.load --url http://127.0.0.1:7860/ --sessions 8
 
 Without --url it serves a throwaway copy of the seeds (default: the project's seeds/) with its own
-index, in a subprocess started the way `python app.py` does (assistant.web.launch). Each session is
+index, in a subprocess started the way `python app.py` does (assistant.web.app.launch). Each session is
 one gradio_client.Client (its own chat history) asking the questions below in order through the
 chat endpoint /chat, so follow-ups use the history. It reports errors (exceptions, timeouts and
 error messages in the chat), whether every answer carries a citation, and latency percentiles.
@@ -108,7 +108,7 @@ def start_app(seeds: Path, workdir: Path, ready_timeout: float) -> tuple[subproc
     }
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.web import launch; launch()"],
+        [sys.executable, "-c", "from assistant.web.app import launch; launch()"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -1,6 +1,6 @@
 """Answer quality, measured and written up: ``docs/quality.md`` and its chart ``docs/quality.png``.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py [--squad F] [--jsonl F] [--news F] [--out F]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.quality [--squad F] [--jsonl F] [--news F] [--out F]
 
 ``run_eval`` on SQuAD (all/tune/holdout, several answer budgets), on the article's question set and
 on the news-pages questions (each answered from an index of its own page; tune and holdout pages),
@@ -15,22 +15,20 @@ import datetime as dt
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
 
-from assistant.embedding import embed  # noqa: E402
-from assistant.evaluate import EvalReport, EvalSet, contains_answer, load_questions, run_eval  # noqa: E402
-from assistant.passages import split_sentences  # noqa: E402
+from assistant.eval.evaluate import EvalReport, EvalSet, contains_answer, load_questions, run_eval  # noqa: E402
+from assistant.indexing.embedding import embed  # noqa: E402
+from assistant.ingest.passages import split_sentences  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.report import md_table  # noqa: E402
 
@@ -42,7 +40,7 @@ NEWS_HIT, NEWS_ABSTAIN, NEWS_FALSE = 0.90, 0.75, 0.05  # news pages, holdout spl
 BUDGETS = (150, 250, 400, 600)
 TARGET_HIT, TARGET_CHARS = 0.90, 400  # answer hit rate at <= this many characters (issue #4)
 TARGET_ABSTAIN, TARGET_FALSE = 0.40, 0.05  # abstention on unanswerable, false abstention (Normans)
-COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python bench/quality.py"
+COMMAND = "HF_HUB_OFFLINE=1 .venv/bin/python -m bench.quality"
 HEAD = (
     "question set|questions (ans./unans.)|answer hit|supported hit|false abstention|"
     "abstention, unanswerable|mean answer chars|citation integrity|latency p50 / p95"
@@ -199,7 +197,9 @@ def write_calibration_chart(path: Path, calibration: list[list[float]]) -> None:
     import matplotlib.pyplot as plt
 
     if not calibration:
-        raise ValueError("no calibration bins in assistant/answerer.json: rerun bench/train_answerer.py")
+        raise ValueError(
+            "no calibration bins in assistant/answering/answerer.json: rerun bench/train_answerer.py"
+        )
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
     conf = [row[3] for row in calibration]
@@ -243,8 +243,8 @@ RECIPE = """\
 This project: the extractive answer at each `answer_chars` budget; hit = a gold answer in the answer
 text (abstentions are misses). Recipe: LangChain's tutorial `RecursiveCharacterTextSplitter(chunk_size=1000,
 chunk_overlap=200)` over the same documents, embedded with the same packaged model
-(`assistant.embedding.embed`), top-k by cosine similarity as a plain numpy dot product of unit vectors
-(what Chroma's top-k returns); hit = a gold answer anywhere in the k chunks, characters = their total
+(`assistant.indexing.embedding.embed`), top-k by cosine similarity as a plain numpy dot product of unit
+vectors (what Chroma's top-k returns); hit = a gold answer anywhere in the k chunks, characters = their total
 length, averaged over all {n} questions. Dense sentences: the same with single sentences (the project's
 splitter) as units. The recipe's characters still go to an LLM that must find the answer in them."""
 HOW_TO_READ = """\
@@ -320,9 +320,9 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
 
 def answerer_section(chart: Path | None = None) -> list[str]:
     """The learned answerer's out-of-fold figures and calibration, as its trainer recorded them in
-    assistant/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them).
+    assistant/answering/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them).
     With ``chart``, the calibration is also drawn there as a reliability diagram."""
-    from assistant.scorer import PARAMETERS
+    from assistant.answering.scorer import PARAMETERS
 
     data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
     held = data["held_out"]
@@ -339,8 +339,8 @@ def answerer_section(chart: Path | None = None) -> list[str]:
     ]
     baselines = held.get("baselines (top-1 hit, answerable)", {})
     lines = [
-        "## The learned answerer (assistant/answerer.json)\n",
-        "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python bench/train_answerer.py` on the SQuAD 2.0 train "
+        "## The learned answerer (assistant/answering/answerer.json)\n",
+        "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_answerer` on the SQuAD 2.0 train "
         "articles (plus `bench/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; every "
         "figure below is out-of-fold: each article or page scored by models fitted without it. "
         f"Abstention threshold `min_confidence` = {data['min_confidence']} (at most 5% false abstention "

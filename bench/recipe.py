@@ -1,6 +1,6 @@
 """The usual recipe side by side with ours, on the same corpus and questions in the same run.
 
-    .venv/bin/python bench/recipe.py [--docs 928] [--questions 30] [--rounds 3]
+    .venv/bin/python -m bench.recipe [--docs 928] [--questions 30] [--rounds 3]
 
 The recipe is the LangChain RAG tutorial's indexing and retrieval: RecursiveCharacterTextSplitter
 (chunk_size=1000, chunk_overlap=200, add_start_index=True), the chunks embedded with the same model
@@ -13,14 +13,10 @@ chunks are what a reader (an LLM) would be handed. Ours: ``build_index`` into an
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 from bench.common import ms, p50, p95, ratio, secs

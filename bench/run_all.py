@@ -1,6 +1,6 @@
 """Run every benchmark and regenerate docs/benchmarks.md.
 
-    .venv/bin/python bench/run_all.py [--docs 928] [--questions 30] [--out docs/benchmarks.md]
+    .venv/bin/python -m bench.run_all [--docs 928] [--questions 30] [--out docs/benchmarks.md]
 
 Each script runs in its own fresh process (so one's memory and caches do not colour another's):
 build.py, then recipe.py (whose fresh BBC index latency.py then reuses), then latency.py.
@@ -16,9 +16,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common, report
 
@@ -41,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.only or SCRIPTS:
             cmd = [
                 common.python_bin(),
-                str(Path(__file__).with_name(f"{name}.py")),
+                "-m",
+                f"bench.{name}",
                 "--docs",
                 str(args.docs),
                 "--out",

@@ -1,6 +1,6 @@
-"""Fit the extractive answerer's parameters (assistant/answerer.json) and print held-out figures.
+"""Fit the extractive answerer's parameters (assistant/answering/answerer.json) and print held-out figures.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/train_answerer.py
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_answerer
 
 Fitting data (all public or written for this project, none of it the sets the quality suite gates on):
 
@@ -40,17 +40,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
 
-from assistant.about import about_document  # noqa: E402
-from assistant.evaluate import contains_answer  # noqa: E402
-from assistant.extractive import CONFIDENCE_FEATURES, choose, confidence_row, lacks_figure  # noqa: E402
-from assistant.features import SENTENCE_FEATURES, Candidate, candidates  # noqa: E402
-from assistant.scorer import PARAMETERS, Logistic  # noqa: E402
+from assistant.answering.about import about_document  # noqa: E402
+from assistant.answering.extractive import CONFIDENCE_FEATURES, choose, confidence_row, lacks_figure  # noqa: E402
+from assistant.answering.features import SENTENCE_FEATURES, Candidate, candidates  # noqa: E402
+from assistant.answering.scorer import PARAMETERS, Logistic  # noqa: E402
+from assistant.eval.evaluate import contains_answer  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"

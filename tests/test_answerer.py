@@ -7,9 +7,9 @@ import json
 import pytest
 
 from assistant import Settings, answer
-from assistant.extractive import CONFIDENCE_FEATURES
-from assistant.features import SENTENCE_FEATURES
-from assistant.scorer import PARAMETERS, load_parameters, sigmoid
+from assistant.answering.extractive import CONFIDENCE_FEATURES
+from assistant.answering.features import SENTENCE_FEATURES
+from assistant.answering.scorer import PARAMETERS, load_parameters, sigmoid
 
 
 def test_shipped_parameters_load_and_match_the_feature_code() -> None:
@@ -46,7 +46,7 @@ def test_a_broken_parameters_file_names_itself_and_the_fix(tmp_path) -> None:
 
     broken = tmp_path / "answerer.json"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(AssistantError, match=r"answerer\.json.*bench/train_answerer\.py"):
+    with pytest.raises(AssistantError, match=r"answerer\.json.*python -m bench\.train_answerer"):
         load_parameters(broken)
 
 
@@ -96,7 +96,7 @@ def test_a_markdown_link_reads_as_its_text_while_the_citation_stays_exact(make_s
 
 
 def test_readable_text_keeps_a_dot_that_starts_a_word() -> None:
-    from assistant.extractive import readable
+    from assistant.answering.extractive import readable
 
     assert readable("Microsoft's .NET platform and a .45-calibre gun , he said .") == (
         "Microsoft's .NET platform and a .45-calibre gun, he said."

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
 from langchain_core.callbacks import BaseCallbackHandler
 
 from assistant import Assistant, Settings, answer
-from assistant.answering import Turn, normalise_history, retrieval_query
-from assistant.embedding import Embedder
+from assistant.answering.chain import Turn, normalise_history, retrieval_query
 from assistant.errors import BadQuestionError
-from assistant.store import Store
+from assistant.indexing.embedding import Embedder
+from assistant.indexing.store import Store
 
 
 def test_injected_parts_are_used_and_built_parts_are_built_once(article_settings: Settings) -> None:
@@ -135,40 +132,3 @@ def test_surrogates_and_bytes_in_questions(article_settings: Settings) -> None:
 
 
 # The stages of the flow, in order: a module may import from its own stage or earlier ones only.
-STAGES = [
-    {"settings", "errors", "environment", "results", "lexical"},
-    {"seeds", "cleaning", "blocks", "html_text", "paragraphs", "doc_meta"},
-    {"passages"},
-    {"embedding", "store", "index"},
-    {"evidence", "retrieval"},
-    {
-        "about",
-        "followup",
-        "answer_types",
-        "short_answer",
-        "features",
-        "scorer",
-        "extractive",
-        "llm",
-        "grounding",
-        "chat_models",
-        "local_model",
-    },
-    {"answering"},
-    {"api"},
-]
-
-
-def _stage(module: str) -> int | None:
-    return next((i for i, names in enumerate(STAGES) if module in names), None)
-
-
-def test_data_flows_one_way_through_the_stages() -> None:
-    for path in sorted((ROOT / "assistant").glob("*.py")):
-        mine = _stage(path.stem)
-        if mine is None:
-            continue
-        for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("assistant."):
-                theirs = _stage(node.module.split(".")[1])
-                assert theirs is None or theirs <= mine, f"{path.name} imports {node.module} (a later stage)"

@@ -19,7 +19,7 @@ from test_lifecycle import PY, ROOT, THINGS, TOWNS, env_for, mode, server, setti
 
 from assistant import Settings, answer, build_index
 from assistant.errors import NoSeedsError
-from assistant.index import indexed_documents
+from assistant.indexing.build import indexed_documents
 
 GOOD = {f"s{i}.txt": story(i) for i in range(3)}
 
@@ -179,12 +179,12 @@ def test_a_file_deleted_while_the_build_runs_is_skipped_and_keeps_its_old_versio
                 (settings.seeds_dir / "c-victim.txt").unlink()
 
     handler = DeleteVictim()
-    logging.getLogger("assistant.seeds").addHandler(handler)
+    logging.getLogger("assistant.ingest.seeds").addHandler(handler)
     try:
-        with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="assistant.seeds"):
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="assistant.ingest.seeds"):
             report = build_index(settings)
     finally:
-        logging.getLogger("assistant.seeds").removeHandler(handler)
+        logging.getLogger("assistant.ingest.seeds").removeHandler(handler)
     assert not (settings.seeds_dir / "c-victim.txt").exists()
     assert_skipped(report, caplog, {"b-bad.txt": "binary", "c-victim.txt": "vanished"})
     assert (report.updated, report.removed, report.unchanged) == (1, 0, 2)

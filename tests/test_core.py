@@ -11,11 +11,11 @@ import pytest
 from conftest import ARTICLE, ROOT
 
 from assistant import Answer, Assistant, Citation, Settings, answer, build_index
-from assistant.cleaning import parse_document
+from assistant.answering.retrieval import HybridRetriever
 from assistant.errors import BadQuestionError, NoSeedsError
-from assistant.passages import split_sentences
-from assistant.retrieval import HybridRetriever
-from assistant.seeds import load_seeds
+from assistant.ingest.cleaning import parse_document
+from assistant.ingest.passages import split_sentences
+from assistant.ingest.seeds import load_seeds
 
 
 def test_public_api_is_small_and_lazy() -> None:
@@ -222,7 +222,8 @@ def test_an_answer_quotes_one_story_not_another_storys_lines_beside_it(make_sett
 def test_a_fact_in_a_markdown_table_is_answered_and_read_without_pipes(make_settings) -> None:
     settings = make_settings(
         {
-            "hoddle.md": "# Hoddle named Wolves manager\n\nGlenn Hoddle was named Wolves manager on Wednesday, "
+            "hoddle.md": "# Hoddle named Wolves manager\n\n"
+            "Glenn Hoddle was named Wolves manager on Wednesday, "
             "the club said, ending months of talks.\n\n## Career\n\n| Club | Role | Notes |\n|---|---|---|\n"
             "| Swindon | Player-manager | His first managerial job, from 1991 |\n"
             "| Chelsea | Manager | Reached the 1994 FA Cup final |\n"

@@ -54,7 +54,7 @@ def test_an_acronym_question_is_answered_by_the_sentence_spelling_it_out(article
 
 
 def test_long_forms_are_matched_by_initials_not_by_position() -> None:
-    from assistant.answer_types import answer_type, typed_spans
+    from assistant.answering.answer_types import answer_type, typed_spans
 
     def spans(question: str, sentence: str) -> list[str]:
         kind = answer_type(question)
@@ -78,7 +78,7 @@ def test_long_forms_are_matched_by_initials_not_by_position() -> None:
 
 
 def test_only_a_question_ending_in_stand_for_asks_for_a_long_form() -> None:
-    from assistant.answer_types import answer_type
+    from assistant.answering.answer_types import answer_type
 
     assert answer_type("What does the US stand for in this fight?") is None
     assert answer_type("What did the US Army say it would stand for?") is None
@@ -87,7 +87,7 @@ def test_only_a_question_ending_in_stand_for_asks_for_a_long_form() -> None:
 
 
 def test_hyphenated_millions_are_one_amount() -> None:
-    from assistant.answer_types import typed_spans
+    from assistant.answering.answer_types import typed_spans
 
     sentence = "A $23-million data centre, a US$171-million telescope and $1.405 billion in missiles."
     found = [sentence[a:b] for a, b in typed_spans("money", sentence, "How much did it cost?")]
@@ -95,7 +95,7 @@ def test_hyphenated_millions_are_one_amount() -> None:
 
 
 def test_a_currency_symbol_after_the_figure_is_part_of_the_amount() -> None:
-    from assistant.answer_types import typed_spans
+    from assistant.answering.answer_types import typed_spans
 
     sentence = "A single ticket rises by 5€ in June, a day pass to 12,50 € and a season card to £300."
     money = [sentence[a:b] for a, b in typed_spans("money", sentence, "How much does a ticket cost?")]
@@ -105,7 +105,7 @@ def test_a_currency_symbol_after_the_figure_is_part_of_the_amount() -> None:
 
 
 def test_a_title_the_question_names_is_not_part_of_the_person_answered() -> None:
-    from assistant.answer_types import typed_spans
+    from assistant.answering.answer_types import typed_spans
 
     sentence = "Culture Secretary Tessa Jowell said the plans were fair."
     found = [sentence[a:b] for a, b in typed_spans("person", sentence, "Who is the culture secretary?")]
@@ -114,7 +114,7 @@ def test_a_title_the_question_names_is_not_part_of_the_person_answered() -> None
 
 
 def test_times_of_year_and_parts_of_a_season_answer_when() -> None:
-    from assistant.answer_types import typed_spans
+    from assistant.answering.answer_types import typed_spans
 
     for sentence, when in [
         ("The 28-year-old's contract expires in the summer, his agent said.", "summer"),

@@ -8,9 +8,9 @@ import random
 import pytest
 
 from assistant import answer, build_index
-from assistant.decoding import NotText, decode
-from assistant.html_text import extract_page
-from assistant.seeds import RawSeed, inspect_raw, text_as_read
+from assistant.ingest.decoding import NotText, decode
+from assistant.ingest.html_text import extract_page
+from assistant.ingest.seeds import RawSeed, inspect_raw, text_as_read
 
 STORY = (
     "The harbour will close for six weeks of repairs from Monday, the port authority said, after divers "

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from assistant import evaluate
 from assistant.errors import AssistantError
-from assistant.evaluate import (
+from assistant.eval import evaluate
+from assistant.eval.evaluate import (
     EvalQuestion,
     QuestionResult,
     contains_answer,

@@ -32,11 +32,11 @@ from test_lifecycle import (
 )
 
 from assistant import Assistant, Settings, answer
-from assistant.disk import remove_orphan_folders
 from assistant.errors import DiskFullError, IndexVanishedError
-from assistant.generations import MAX_PAIRS
-from assistant.index import build_index, indexed_documents
-from assistant.store import POINTER_TTL, Store
+from assistant.indexing.build import build_index, indexed_documents
+from assistant.indexing.disk import remove_orphan_folders
+from assistant.indexing.generations import MAX_PAIRS
+from assistant.indexing.store import POINTER_TTL, Store
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\nThe root user's shell is /bin/bash on this host.\n"
 
@@ -81,7 +81,7 @@ def test_symlinks_that_leave_the_seeds_folder_are_skipped_by_name(tmp_path):
 
 
 def test_watch_ignores_changes_reached_through_a_symlink_out_of_the_folder(tmp_path):
-    from assistant.watch import seed_change_filter
+    from assistant.indexing.watch import seed_change_filter
 
     seeds, outside = tmp_path / "seeds", tmp_path / "outside"
     write_docs(seeds, {"a.txt": "x"})
@@ -237,7 +237,7 @@ def test_a_deleted_index_folder_is_noticed_and_rebuild_recreates_it(tmp_path):
 
 
 def test_adding_one_document_writes_only_its_records(tmp_path, monkeypatch):
-    import assistant.index as index_module
+    import assistant.indexing.build as index_module
 
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     write_docs(settings.seeds_dir, {f"f{i:03d}.txt": filler(i) for i in range(120)})
@@ -342,7 +342,8 @@ def test_progress_callback_reports_sentences_done(tmp_path):
 
 def test_no_work_at_import_and_no_subprocess_leak():
     done = subprocess.run(
-        [PY, "-c", "import sys, assistant.store, assistant.index, assistant.seeds, assistant.watch; "
+        [PY, "-c", "import sys, assistant.indexing.store, assistant.indexing.build, assistant.ingest.seeds, "
+         "assistant.indexing.watch; "
          "print(sorted(m for m in ('chromadb', 'torch', 'watchfiles', 'filelock') if m in sys.modules))"],
         env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip

@@ -17,7 +17,7 @@ import pytest
 from conftest import require_shared
 
 from assistant import Settings
-from assistant.evaluate import EvalReport, run_eval
+from assistant.eval.evaluate import EvalReport, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMANS = ROOT.parent / "shared" / "eval" / "squad2-normans.json"

@@ -19,13 +19,13 @@ from test_web_browser import browser, page  # noqa: F401 (the browser fixtures, 
 from web_helpers import serve
 
 from assistant import Settings, answer, build_index
-from assistant.cleaning import CLEANER_VERSION, SeedDocument, parse_document, read_document
 from assistant.cli import main
-from assistant.evaluate import run_eval
-from assistant.html_text import extract_page
-from assistant.index import index_fingerprint
-from assistant.paragraphs import split_paragraphs, wrap_width
-from assistant.passages import embedding_text, split_document, split_sentences
+from assistant.eval.evaluate import run_eval
+from assistant.indexing.build import index_fingerprint
+from assistant.ingest.cleaning import CLEANER_VERSION, SeedDocument, parse_document, read_document
+from assistant.ingest.html_text import extract_page
+from assistant.ingest.paragraphs import split_paragraphs, wrap_width
+from assistant.ingest.passages import embedding_text, split_document, split_sentences
 
 FACEBOOK = (
     "Home\nWorld\nBusiness\nTech\nSport\n\n"
@@ -127,7 +127,7 @@ def test_a_long_title_case_headline_is_the_title_and_a_menu_is_not() -> None:
 
 
 def test_the_pages_own_title_marks_its_headline_block_whatever_its_shape() -> None:
-    from assistant.cleaning import KnownMeta
+    from assistant.ingest.cleaning import KnownMeta
 
     text = LONG_HEADLINE.split("\n\n", 1)[1]
     title = "Android Ransomware Spreads Via Sex Simulation Game Links Across Reddit Forums"
@@ -504,9 +504,9 @@ def test_eval_answers_each_question_from_its_own_page(tmp_path: Path) -> None:
 
 
 def test_the_web_documents_view_shows_how_a_seed_was_read(news_settings: Settings) -> None:
-    from assistant.web import create_app, show_document
-    from assistant.web_api import make_backend
-    from assistant.web_documents import render_documents
+    from assistant.web.api import make_backend
+    from assistant.web.app import create_app, show_document
+    from assistant.web.documents import render_documents
 
     backend = make_backend(news_settings)
 

@@ -25,8 +25,8 @@ import pytest
 
 from assistant import Settings, answer, build_index
 from assistant.errors import IndexBusyError
-from assistant.index import indexed_documents
-from assistant.store import Store
+from assistant.indexing.build import indexed_documents
+from assistant.indexing.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -351,7 +351,7 @@ def test_second_writer_exits_with_a_clear_message_or_waits(settings_for):
 def assert_clean(store: Store) -> None:
     """Nothing but what the current and the previous generation read is left: no collections of
     unpublished builds, no orphaned HNSW folders."""
-    from assistant.disk import remove_orphan_folders
+    from assistant.indexing.disk import remove_orphan_folders
 
     current = store.current(fresh=True)
     keep = {int(n) for n in current.manifest["pairs"]} | set(current.manifest["previous_pairs"])
@@ -564,7 +564,7 @@ def until(condition, timeout: float = 20) -> bool:
 
 def test_watch_rebuilds_once_after_changes_settle_and_survives_errors(tmp_path):
     from assistant.errors import AssistantError
-    from assistant.watch import watch_seeds
+    from assistant.indexing.watch import watch_seeds
 
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     write_docs(settings.seeds_dir, {"a.txt": "x"})

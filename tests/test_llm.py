@@ -18,13 +18,21 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant import Assistant, answer, build_index, chat_models, llm
-from assistant.answering import Turn, answer_chain
+from assistant import Assistant, answer, build_index
+from assistant.answering.chain import Turn, answer_chain
+from assistant.answering.retrieval import Searcher
 from assistant.errors import LLMError
-from assistant.evidence import PassageHit, Sentence
-from assistant.llm import SYSTEM_PROMPT, build_messages, llm_answer, make_chat_model, rewrite_question
+from assistant.indexing.evidence import PassageHit, Sentence
+from assistant.llm import answerer as llm
+from assistant.llm import chat_models
+from assistant.llm.answerer import (
+    SYSTEM_PROMPT,
+    build_messages,
+    llm_answer,
+    make_chat_model,
+    rewrite_question,
+)
 from assistant.results import Answer
-from assistant.retrieval import Searcher
 from assistant.settings import Settings
 
 try:  # tests/ is a plain folder on sys.path, or a package if it gains an __init__.py
@@ -282,7 +290,7 @@ def lippert(reply: str, question: str = "Who is Mark Lippert?", **kwargs: Any) -
     ],
 )
 def test_names_numbers_and_negations_must_be_in_the_quotes(claim: str, reason: str | None) -> None:
-    from assistant.grounding import unsupported_reason
+    from assistant.llm.grounding import unsupported_reason
 
     quotes = [LIPPERT_HIT.sentence_text(i) for i in range(3)]
     found = unsupported_reason(claim, quotes)
@@ -357,7 +365,7 @@ def test_fragments_and_echoes_of_the_question_are_not_answers() -> None:
 
 
 def test_a_claim_stitched_from_scattered_quotes_is_dropped() -> None:
-    from assistant.grounding import unsupported_reason
+    from assistant.llm.grounding import unsupported_reason
 
     # A real SmolLM2 reply: the PAC-3 is named in one sentence, THAAD's 100 miles in another.
     claim = "The range of the PAC-3 is 100 miles."

@@ -20,12 +20,12 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import ChatResult
 
 from assistant import Assistant
-from assistant.chat_models import make_chat_model
 from assistant.errors import LLMError
-from assistant.grounding import MARKER, names, strip_markers, unsupported_reason
-from assistant.lexical import tokens
-from assistant.llm import llm_answer
-from assistant.local_model import LocalChatModel, load_model
+from assistant.ingest.lexical import tokens
+from assistant.llm.answerer import llm_answer
+from assistant.llm.chat_models import make_chat_model
+from assistant.llm.grounding import MARKER, names, strip_markers, unsupported_reason
+from assistant.llm.local_model import LocalChatModel, load_model
 from assistant.results import Answer
 from assistant.settings import Settings
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import require_shared
 
 from assistant import Settings
-from assistant.evaluate import EvalReport, run_eval
+from assistant.eval.evaluate import EvalReport, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "tests" / "news_questions.jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluate import in_split, load_questions
+from assistant.eval.evaluate import in_split, load_questions
 from bench import quality
 
 PARAGRAPHS = [

@@ -27,10 +27,10 @@ from test_lifecycle import (
 )
 
 from assistant import Settings, answer, build_index
-from assistant.disk import remove_orphan_folders
 from assistant.errors import ChromaUnreachableError
-from assistant.index import indexed_documents
-from assistant.store import Store
+from assistant.indexing.build import indexed_documents
+from assistant.indexing.disk import remove_orphan_folders
+from assistant.indexing.store import Store
 
 QUESTIONS = [f"How many new {THINGS[i]} did the {TOWNS[i]} council approve?" for i in range(4)]
 

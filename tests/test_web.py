@@ -20,16 +20,16 @@ from web_helpers import LIBRARY, ROOT, SEED, serve
 from assistant.errors import BadQuestionError, PortInUseError
 from assistant.results import Answer, Citation
 from assistant.settings import Settings
-from assistant.web_api import Backend
-from assistant.web_chat import plain_history, respond
-from assistant.web_documents import (
+from assistant.web.api import Backend
+from assistant.web.chat import plain_history, respond
+from assistant.web.documents import (
     corpus_title,
     example_questions,
     reading_spans,
     render_document_view,
     render_documents,
 )
-from assistant.web_render import (
+from assistant.web.render import (
     escape_markdown,
     group_by_passage,
     render_answer,
@@ -37,7 +37,7 @@ from assistant.web_render import (
     render_passage,
     unescape_markdown,
 )
-from assistant.web_uploads import UploadError, check_upload, safe_filename, store_upload
+from assistant.web.uploads import UploadError, check_upload, safe_filename, store_upload
 
 PASSAGE = "It sold arms. The deal is worth $1.405 billion to the maker. Seoul agreed."
 
@@ -205,7 +205,7 @@ def test_documents_table_and_names_are_generic() -> None:
 
 
 def test_document_view_shows_how_it_was_read_and_marks_the_passage() -> None:
-    from assistant.seeds import inspect_seed
+    from assistant.ingest.seeds import inspect_seed
 
     reading = inspect_seed(SEED, SEED.name, 2**20)
     doc = reading.document
@@ -278,7 +278,7 @@ def test_store_upload_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_refused_or_skipped_upload_changes_nothing(tmp_path: Path) -> None:
-    from assistant import web
+    from assistant.web import app as web
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -313,9 +313,9 @@ def test_refused_or_skipped_upload_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_import_is_free_and_app_has_stable_api_names(tmp_path: Path) -> None:
-    code = "import sys, assistant.web; sys.exit('gradio' in sys.modules)"
+    code = "import sys, assistant.web.app; sys.exit('gradio' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
-    from assistant.web import create_app, launch_options, parse_jump
+    from assistant.web.app import create_app, launch_options, parse_jump
 
     app = create_app(Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index"))
     public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}
@@ -329,7 +329,7 @@ def test_import_is_free_and_app_has_stable_api_names(tmp_path: Path) -> None:
 
 
 def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
-    from assistant.web import launch
+    from assistant.web.app import launch
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -354,8 +354,8 @@ def test_rebuilds_never_show_chatting_users_an_error(tmp_path: Path) -> None:
     """Three chat sessions keep asking while the seeds change and the index is rebuilt twice."""
     from gradio_client import Client
 
-    from assistant.web import rebuild
-    from assistant.web_api import make_backend
+    from assistant.web.api import make_backend
+    from assistant.web.app import rebuild
 
     replies: list[str] = []
     stop = threading.Event()
@@ -394,9 +394,9 @@ def test_vanished_index_is_reported_in_chat_and_documents_and_rebuild_recreates_
     with the core's message (an AssistantError), and Rebuild brings the index back."""
     from gradio_client import Client
 
-    from assistant.store import POINTER_TTL
-    from assistant.web import list_documents, rebuild
-    from assistant.web_api import make_backend
+    from assistant.indexing.store import POINTER_TTL
+    from assistant.web.api import make_backend
+    from assistant.web.app import list_documents, rebuild
 
     with serve(tmp_path, {SEED.name: SEED.read_text(encoding="utf-8")}) as (url, settings):
         client = Client(url, verbose=False)

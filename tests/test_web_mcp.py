@@ -120,7 +120,7 @@ def test_api_endpoints_share_one_error_contract(mcp_app: str) -> None:
 
 def test_mcp_needs_the_package_only_when_asked(tmp_path: Path) -> None:
     from assistant.settings import Settings
-    from assistant.web import launch_options
+    from assistant.web.app import launch_options
 
     assert launch_options(Settings(port=0))["mcp_server"] is False
     assert launch_options(Settings(port=0, mcp=True))["mcp_server"] is True

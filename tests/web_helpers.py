@@ -49,7 +49,7 @@ Local hotels reported that every room in town was booked for the weekend of the 
 def serve(tmp: Path, documents: dict[str, str], **overrides: object) -> Iterator[tuple[str, Settings]]:
     """Index ``documents`` in a tmp seeds folder and serve the app on a free 127.0.0.1 port."""
     from assistant import build_index
-    from assistant.web import CHAT_CONCURRENCY, create_app, launch_options
+    from assistant.web.app import CHAT_CONCURRENCY, create_app, launch_options
 
     seeds = tmp / "seeds"
     seeds.mkdir(parents=True)

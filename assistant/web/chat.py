@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from assistant.errors import AssistantError
-from assistant.web_api import Backend
-from assistant.web_render import render_answer, render_error
+from assistant.web.api import Backend
+from assistant.web.render import render_answer, render_error
 
 log = logging.getLogger(__name__)
 

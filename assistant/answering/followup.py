@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.lexical import stopword_only
+from assistant.ingest.lexical import stopword_only
 
 # Words that only make sense with an antecedent: third-person pronouns and bare demonstratives.
 _POINTS_BACK = re.compile(

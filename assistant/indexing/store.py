@@ -25,9 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.environment import offline
 from assistant.errors import ChromaUnreachableError, IndexMissingError, IndexReadOnlyError, IndexVanishedError
+from assistant.indexing.store_guard import (
+    DB_FILE,
+    Guarded,
+    classify,
+    describe,
+    file_id,
+    os_error,
+    writer_lock,
+)
+from assistant.indexing.views import View
 from assistant.settings import Settings
-from assistant.store_guard import DB_FILE, Guarded, classify, describe, file_id, os_error, writer_lock
-from assistant.views import View
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -11,7 +11,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from assistant.cleaning import SeedDocument
+from assistant.ingest.cleaning import SeedDocument
 
 #: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
 SPLITTER_VERSION = "4"

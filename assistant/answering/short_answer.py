@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answer_types import answer_type, typed_spans
-from assistant.lexical import STOPWORDS
+from assistant.answering.answer_types import answer_type, typed_spans
+from assistant.ingest.lexical import STOPWORDS
 
 if TYPE_CHECKING:
-    from assistant.features import Candidate
+    from assistant.answering.features import Candidate
 
 
 # Figures, dates and spelled-out acronyms have a shape that is found reliably; names do not.

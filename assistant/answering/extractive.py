@@ -18,17 +18,17 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.about import about_document
-from assistant.answer_types import answer_type, typed_spans
-from assistant.features import Candidate, candidates
-from assistant.lexical import stopword_only
-from assistant.passages import link_text
+from assistant.answering.about import about_document
+from assistant.answering.answer_types import answer_type, typed_spans
+from assistant.answering.features import Candidate, candidates
+from assistant.answering.scorer import Parameters, load_parameters, sigmoid
+from assistant.answering.short_answer import short_answer
+from assistant.ingest.lexical import stopword_only
+from assistant.ingest.passages import link_text
 from assistant.results import Answer
-from assistant.scorer import Parameters, load_parameters, sigmoid
-from assistant.short_answer import short_answer
 
 if TYPE_CHECKING:
-    from assistant.evidence import Evidence
+    from assistant.indexing.evidence import Evidence
     from assistant.settings import Settings
 
 #: Kinds of answer whose absence from the best sentence is a sure sign it does not answer: a figure

@@ -12,8 +12,8 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from assistant.evidence import PassageHit
-from assistant.lexical import STOPWORDS, stem, tokens
+from assistant.indexing.evidence import PassageHit
+from assistant.ingest.lexical import STOPWORDS, stem, tokens
 
 #: Share of a sentence's content words that must occur in its quoted passage sentences.
 MIN_OVERLAP = 0.5

@@ -1,11 +1,11 @@
 """Optional LLM answers that stay grounded in the retrieved passages (see docs/llm.md).
 
 The model sees the passages numbered [1] … [n] in a delimited data block and must cite them. Each
-sentence of its reply is checked (:mod:`assistant.grounding`) and kept only if the passage
+sentence of its reply is checked (:mod:`assistant.llm.grounding`) and kept only if the passage
 sentences quoted for it support it; repeated sentences and one cut off by the token limit are left
 out. Citations quote those passage sentences exactly, renumbered by first use. With nothing left,
 or when the model fails or times out, the extractive answer is returned with a notice. The chat
-model comes from :func:`assistant.chat_models.make_chat_model`.
+model comes from :func:`assistant.llm.chat_models.make_chat_model`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-# Re-exported: answering.py and older callers build the chat model as assistant.llm.make_chat_model.
-from assistant.chat_models import make_chat_model as make_chat_model
-from assistant.evidence import PassageHit
-from assistant.grounding import Quote, split_sentences, strip_markers, supporting_quotes, terms
+from assistant.indexing.evidence import PassageHit
+
+# Re-exported: answering.py and older callers build the chat model as assistant.llm.answerer.make_chat_model.
+from assistant.llm.chat_models import make_chat_model as make_chat_model
+from assistant.llm.grounding import Quote, split_sentences, strip_markers, supporting_quotes, terms
 from assistant.results import Answer, Citation
 
 if TYPE_CHECKING:

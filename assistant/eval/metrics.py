@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.eval_data import EvalQuestion
+from assistant.eval.data import EvalQuestion
+from assistant.ingest.seeds import text_as_read
 from assistant.results import Answer
-from assistant.seeds import text_as_read
 
 Cache = dict[Path, str | None]
 _MARKER = re.compile(r"\[\d+\]")

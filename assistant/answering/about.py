@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assistant.evidence import DocumentInfo, PassageHit
+    from assistant.indexing.evidence import DocumentInfo, PassageHit
 # Questions about the document itself: its date or its headline.
 _ASKS_DATE = re.compile(
     r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish\w*|post(?:ed)?|updated?|written|wrote|released?"

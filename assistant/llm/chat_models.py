@@ -1,7 +1,7 @@
 """The chat model factory: ``ASSISTANT_LLM`` ("provider:model") -> a LangChain chat model.
 
 Providers: ``openai`` (OpenAI and every OpenAI-compatible server), ``ollama``, and ``local`` (a
-model folder or .gguf file run in-process, no server; :mod:`assistant.local_model`). Provider
+model folder or .gguf file run in-process, no server; :mod:`assistant.llm.local_model`). Provider
 packages are imported only here, when a chat model is made, so the default install needs none.
 """
 
@@ -81,7 +81,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
 
 def _local(path: str, settings: Settings) -> BaseChatModel:
     """The in-process model at ``path``, loaded now so a bad path fails at set-up, not mid-answer."""
-    from assistant.local_model import LocalChatModel, load_model, resolve_model_path
+    from assistant.llm.local_model import LocalChatModel, load_model, resolve_model_path
 
     resolved = resolve_model_path(path)
     load_model(resolved)

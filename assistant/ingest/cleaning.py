@@ -3,8 +3,8 @@
 Nothing is rewritten: a document keeps its text exactly as read, and cleaning only decides which
 character spans are body, title, date or author. That way every quote keeps its offsets.
 
-Paragraphs are rebuilt first (:mod:`assistant.paragraphs`), then each is classed by its shape
-(:mod:`assistant.blocks`, as jusText and trafilatura do), never by which words it names. This
+Paragraphs are rebuilt first (:mod:`assistant.ingest.paragraphs`), then each is classed by its shape
+(:mod:`assistant.ingest.blocks`, as jusText and trafilatura do), never by which words it names. This
 module finds the headline, dateline and byline among them and keeps the article's paragraphs. A
 headline about Facebook is a headline; a run of five short capitalised lines is a menu.
 """
@@ -15,9 +15,18 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.blocks import Para, Span, label, mark_runs, mark_stray_lists, norm, paragraphs_of, verdict
-from assistant.doc_meta import find_byline, find_credit, find_date, front_matter_fields
-from assistant.lexical import STOPWORDS
+from assistant.ingest.blocks import (
+    Para,
+    Span,
+    label,
+    mark_runs,
+    mark_stray_lists,
+    norm,
+    paragraphs_of,
+    verdict,
+)
+from assistant.ingest.doc_meta import find_byline, find_credit, find_date, front_matter_fields
+from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
 #: rebuilds instead of mixing two readings.

@@ -1,6 +1,6 @@
 """Uploads from the Documents tab: check a file with the seed reader's own rules, store it, index it.
 
-A file is checked exactly as a seed would be (assistant.seeds.read_seed: type, regular file,
+A file is checked exactly as a seed would be (assistant.ingest.seeds.read_seed: type, regular file,
 binary, undecodable, empty), plus the upload size limit and a safe file name; a refused file is never
 written to the seeds folder.
 """
@@ -37,7 +37,7 @@ def safe_filename(name: str) -> str:
 
 def check_upload(path: Path, name: str, max_bytes: int) -> str:
     """The safe file name for the upload at ``path`` (sent as ``name``), or UploadError saying why not."""
-    from assistant.seeds import SeedProblem, read_seed
+    from assistant.ingest.seeds import SeedProblem, read_seed
 
     filename = safe_filename(name)
     if not filename.endswith(UPLOAD_SUFFIXES):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
-from assistant.eval_data import EvalQuestion, EvalSet, Split, in_split, load_questions, question_in_split
-from assistant.eval_metrics import (
+from assistant.eval.data import EvalQuestion, EvalSet, Split, in_split, load_questions, question_in_split
+from assistant.eval.metrics import (
     Cache,
     EvalReport,
     QuestionResult,

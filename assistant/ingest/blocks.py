@@ -3,7 +3,7 @@
 As jusText and trafilatura do: length, share of function words, share of capitalised words, final
 punctuation, separators between short items (menus, link lists), repetition within the document,
 runs of short lines, position before or after the article, legal or copyright markers.
-:mod:`assistant.cleaning` turns these classes into a document's title, date, byline and body.
+:mod:`assistant.ingest.cleaning` turns these classes into a document's title, date, byline and body.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.lexical import STOPWORDS
-from assistant.paragraphs import split_paragraphs
+from assistant.ingest.lexical import STOPWORDS
+from assistant.ingest.paragraphs import split_paragraphs
 
 Span = tuple[int, int]
 
@@ -115,7 +115,7 @@ def label(p: Para, seen: dict[tuple[str, ...], int], i: int) -> str:
 
 
 def paragraphs_of(text: str, markdown: bool) -> list[Para]:
-    """The text's paragraphs (:mod:`assistant.paragraphs`), block markers skipped, unclassed."""
+    """The text's paragraphs (:mod:`assistant.ingest.paragraphs`), block markers skipped, unclassed."""
     out = []
     for para in split_paragraphs(text, markdown=markdown):
         a, b = para.span

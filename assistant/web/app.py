@@ -1,13 +1,13 @@
 """The web chat: a Gradio app over the indexed seeds that leads with the answer, then its passages.
 
-    >>> from assistant.web import create_app, launch_options
+    >>> from assistant.web.app import create_app, launch_options
     >>> create_app().launch(**launch_options())     # or simply: launch()
 
 Tabs: "Chat" (answers with their cited passages) and "Documents" (what is indexed, each document
 in context, uploads, rebuild). API endpoints (also MCP tools with ``mcp_server``): ``/ask``,
-``/search``, ``/list_documents`` (see assistant.web_api); the chat itself is ``/chat``
+``/search``, ``/list_documents`` (see assistant.web.api); the chat itself is ``/chat``
 (undocumented, one conversation per client session). Gradio is imported inside the functions, so
-importing this module is free. The core is reached only through :func:`assistant.web_api.make_backend`.
+importing this module is free. The core is reached only through :func:`assistant.web.api.make_backend`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from urllib.parse import unquote
 
 from assistant.environment import offline
 from assistant.errors import AssistantError, PortInUseError
-from assistant.ports import check_port, free_port
 from assistant.settings import Settings
-from assistant.web_api import Backend, api_tools, make_backend
-from assistant.web_chat import respond
-from assistant.web_documents import (
+from assistant.web.api import Backend, api_tools, make_backend
+from assistant.web.chat import respond
+from assistant.web.documents import (
     corpus_title,
     example_questions,
     render_document_view,
@@ -33,8 +32,9 @@ from assistant.web_documents import (
     render_report,
     render_status,
 )
-from assistant.web_style import CSS, JS, theme
-from assistant.web_uploads import UploadError, add_upload
+from assistant.web.ports import check_port, free_port
+from assistant.web.style import CSS, JS, theme
+from assistant.web.uploads import UploadError, add_upload
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -90,7 +90,7 @@ def add_document(path: str | None, backend: Backend) -> str:
 
 def show_document(backend: Backend, source: str | None, at: tuple[int, int] | None = None) -> str:
     """The document view for ``source`` (a file in the seeds folder), with ``at`` marked."""
-    from assistant.seeds import SeedProblem, inspect_seed
+    from assistant.ingest.seeds import SeedProblem, inspect_seed
 
     if not source:
         return ""

@@ -11,16 +11,16 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.evidence import DocumentInfo, Evidence, PassageHit, Sentence
-from assistant.lexical import BM25, tokens
+from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
+from assistant.indexing.store import Generation
+from assistant.ingest.lexical import BM25, tokens
 from assistant.settings import Settings
-from assistant.store import Generation
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.embedding import Embedder
-    from assistant.store import Store
+    from assistant.indexing.embedding import Embedder
+    from assistant.indexing.store import Store
 
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
 _PAGE = 2000

@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from assistant.doc_meta import DATE_RE, parse_date, written_date
+from assistant.ingest.doc_meta import DATE_RE, parse_date, written_date
 
 _SKIP_TAGS = {
     "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",

@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.answering.extractive import extractive_answer
+from assistant.answering.followup import is_follow_up
 from assistant.errors import BadQuestionError
-from assistant.evidence import Evidence
-from assistant.extractive import extractive_answer
-from assistant.followup import is_follow_up
+from assistant.indexing.evidence import Evidence
 from assistant.results import Answer
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from assistant.retrieval import Searcher
+    from assistant.answering.retrieval import Searcher
 
 Message = dict[str, str]
 
@@ -81,7 +81,7 @@ def respond_to(evidence: Evidence, chat_model: BaseChatModel | None, settings: S
 
     if chat_model is None:
         return extract()
-    from assistant.llm import llm_answer
+    from assistant.llm.answerer import llm_answer
 
     name = (
         getattr(chat_model, "model_name", None)  # e.g. a local model's file name, not its whole path
@@ -104,7 +104,7 @@ def retrieval_query(question: str, history: list[Message], chat_model: BaseChatM
     if not previous:
         return question
     if chat_model is not None:
-        from assistant.llm import rewrite_question
+        from assistant.llm.answerer import rewrite_question
 
         rewritten = rewrite_question(question, history, chat_model)
         if rewritten != question:

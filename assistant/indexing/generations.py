@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.disk import remove_orphan_folders, vacuum_if_sparse
-from assistant.store import Generation, Store
+from assistant.indexing.disk import remove_orphan_folders, vacuum_if_sparse
+from assistant.indexing.store import Generation, Store
 
 log = logging.getLogger(__name__)
 

@@ -17,17 +17,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from assistant import generations
-from assistant.cleaning import CLEANER_VERSION
-from assistant.disk import check_space
-from assistant.embedding import embed, fingerprint
 from assistant.errors import NoSeedsError
-from assistant.generations import Batch
-from assistant.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
+from assistant.indexing import generations
+from assistant.indexing.disk import check_space
+from assistant.indexing.embedding import embed, fingerprint
+from assistant.indexing.generations import Batch
+from assistant.indexing.store import Store
+from assistant.ingest.cleaning import CLEANER_VERSION
+from assistant.ingest.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
+from assistant.ingest.seeds import RawSeed, SeedDocument, SeedProblem, parse_seed, scan_seeds
 from assistant.results import IndexReport
-from assistant.seeds import RawSeed, SeedDocument, SeedProblem, parse_seed, scan_seeds
 from assistant.settings import Settings
-from assistant.store import Store
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]", re.UNICODE)

@@ -17,9 +17,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.cleaning import KnownMeta, Reading, SeedDocument, read_document
-from assistant.decoding import MHTML_SUFFIXES, NotText, decode
-from assistant.html_text import extract_page
+from assistant.ingest.cleaning import KnownMeta, Reading, SeedDocument, read_document
+from assistant.ingest.decoding import MHTML_SUFFIXES, NotText, decode
+from assistant.ingest.html_text import extract_page
 
 __all__ = [
     "SEED_SUFFIXES",

@@ -8,7 +8,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.web_render import escape_html
+from assistant.web.render import escape_html
 
 #: Characters of a document shown around a passage when the document is longer than this.
 VIEW_CHARS = 60_000
@@ -82,7 +82,7 @@ def reading_spans(doc: Any) -> list[tuple[int, int, str]]:
 def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str:
     """One document in full: its facts, how it was read, and its text with ``at`` marked and in view.
 
-    ``reading`` is the seed as read (``assistant.seeds.inspect_seed``: the document and every block
+    ``reading`` is the seed as read (``assistant.ingest.seeds.inspect_seed``: the document and every block
     with its verdict); the text is shown exactly as indexed, so a citation's offsets point into it.
     """
     doc = reading.document

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from assistant.answer_types import answer_type, typed_spans
-from assistant.lexical import STOPWORDS, tokens
+from assistant.answering.answer_types import answer_type, typed_spans
+from assistant.ingest.lexical import STOPWORDS, tokens
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.evidence import Evidence, PassageHit
+    from assistant.indexing.evidence import Evidence, PassageHit
 
 # --- soft word coverage by static token vectors --------------------------------------------------------
 
@@ -35,7 +35,7 @@ def token_vectors(model_name: str) -> tuple[object, np.ndarray]:
     """
     import numpy as np
 
-    from assistant.embedding import shared_embedder
+    from assistant.indexing.embedding import shared_embedder
 
     model = shared_embedder(model_name).model
     weight = model[0].auto_model.embeddings.word_embeddings.weight.detach().cpu().numpy()

@@ -93,5 +93,5 @@ def load_parameters(path: Path = PARAMETERS) -> Parameters:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AssistantError(
             f"Cannot load the answerer's parameters from {path} ({type(exc).__name__}: {exc}); "
-            "rebuild them with: .venv/bin/python bench/train_answerer.py"
+            "rebuild them with: .venv/bin/python -m bench.train_answerer"
         ) from None
