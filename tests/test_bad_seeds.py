@@ -106,7 +106,7 @@ def assert_skipped(report, caplog, expected: dict[str, str]) -> None:
 def test_bad_seeds_are_reported_by_name_and_the_good_ones_indexed(settings_for, caplog):
     settings = settings_for()
     seeds = settings.seeds_dir
-    write_docs(seeds, GOOD | {"notes.pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"})
+    write_docs(seeds, GOOD | {"notes.odt": b"PK\x03\x04", "notes.pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"})
     (seeds / "folder.txt").mkdir()  # a folder named like a seed is looked into, not read
     write_docs(seeds, {"folder.txt/inner.txt": story(5)})
     for kind, (name, _) in BAD.items():
@@ -114,7 +114,10 @@ def test_bad_seeds_are_reported_by_name_and_the_good_ones_indexed(settings_for, 
 
     with caplog.at_level(logging.INFO):
         report = build_with_deadline(settings, [seeds / "pipe.txt"])
-    expected = {name: words for name, words in BAD.values()} | {"notes.pdf": "unsupported file type"}
+    expected = {name: words for name, words in BAD.values()} | {
+        "notes.odt": "unsupported file type",
+        "notes.pdf": "not a readable PDF",
+    }
     assert_skipped(report, caplog, expected)
     assert report.added == 4 and report.removed == 0
     assert [d.source for d in indexed_documents(settings)] == [

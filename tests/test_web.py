@@ -246,7 +246,8 @@ def test_safe_filename(name: str, safe: str) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "why"),
     [
-        ("a.pdf", b"text", "not a .txt"),
+        ("a.odt", b"text", "not a .txt"),
+        ("a.pdf", b"text", "not a readable PDF"),
         ("a", b"text", "not a .txt"),
         ("a.txt", b"x" * 101, "larger"),
         ("a.txt", b"ab\x00cd", "binary"),

@@ -11,6 +11,7 @@ headline about Facebook is a headline; a run of five short capitalised lines is 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
 #: rebuilds instead of mixing two readings.
-CLEANER_VERSION = "4"
+CLEANER_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Reading:
     #: An HTML page's shown blocks that its extractor left out (menus, footers, ads): they have no
     #: span in the document's text, which is the extracted article.
     left_out: tuple[str, ...] = ()
+    #: A PDF's page starts in the text (page n begins at ``pages[n - 1]``); empty for other formats.
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class KnownMeta:
     author: str | None = None
     date_iso: str | None = None
     left_out: tuple[str, ...] = ()  # shown blocks the page's extractor left out (Reading.left_out)
+    pages: tuple[int, ...] = ()  # a PDF's page starts in the text (Reading.pages)
 
 
 #: No-break, thin and other fixed-width spaces (U+00A0, U+2002..U+200A, U+202F), read as a plain space.
@@ -102,6 +106,17 @@ def read_document(
     for i, p in enumerate(paras):
         p.label = label(p, seen, i)
     good = [i for i, p in enumerate(paras) if p.label == "good"]
+    if known.title and good:
+        # A printed web page (PDF) opens with what the page shows before the article (a browser
+        # notice, menus): when the page's own title comes after such prose, the article starts there.
+        wanted = norm(known.title)
+        head_of = [i for i, p in enumerate(paras) if p.span[0] < len(view) // 2]  # a title opens a text
+        at = next((i for i in head_of if norm(view[paras[i].span[0] : paras[i].span[1]]) == wanted), None)
+        if at is not None and any(i > at for i in good):
+            good = [i for i in good if i > at]
+            for p in paras[:at]:
+                if p.label in ("good", "short", "list"):
+                    p.label = "page furniture before the headline"
     first, last = (good[0], good[-1]) if good else (len(paras), -1)
 
     fields = front_matter_fields(view, paras[0].span) if paras and paras[0].marker == "---" else {}
@@ -220,6 +235,11 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def page_of(pages: tuple[int, ...], offset: int) -> int:
+    """The page (from 1) of a PDF's text that character ``offset`` falls on."""
+    return max(1, bisect.bisect_right(pages, offset))
+
+
 def format_reading(reading: Reading, width: int = 100) -> str:
     """How a document was read, for people: metadata, kept paragraphs, dropped blocks with reasons."""
     doc = reading.document
@@ -230,6 +250,11 @@ def format_reading(reading: Reading, width: int = 100) -> str:
         + ("" if doc.title_span else "  (not in the text: from the file name or page)"),
         f"Date:   {doc.date or '(none found)'}" + (f"  ({doc.date_iso})" if doc.date_iso else ""),
         f"Author: {doc.author or '(none found)'}",
+        *(
+            [f"Pages:  {len(reading.pages)} (a PDF: each block's page is shown as p.N)"]
+            if reading.pages
+            else []
+        ),
         f"Kept {len(doc.body)} paragraphs, dropped {dropped} blocks"
         + (f" (and {len(reading.left_out)} page blocks by the HTML extractor)" if reading.left_out else "")
         + ":",
@@ -239,7 +264,8 @@ def format_reading(reading: Reading, width: int = 100) -> str:
         snippet = _clean(doc.text[b.span[0] : b.span[1]])
         snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
         tag = {"body": "KEPT", "dropped": f"DROPPED ({b.reason})"}.get(b.kind, b.kind.upper())
-        lines.append(f"[{b.span[0]}:{b.span[1]}] {tag}: {snippet}")
+        page = f" p.{page_of(reading.pages, b.span[0])}" if reading.pages else ""
+        lines.append(f"[{b.span[0]}:{b.span[1]}]{page} {tag}: {snippet}")
     for block in reading.left_out:
         snippet = block if len(block) <= width else block[: width - 1] + "…"
         lines.append(f"[page] LEFT OUT by the HTML extractor: {snippet}")

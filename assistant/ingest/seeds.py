@@ -19,7 +19,9 @@ from pathlib import Path
 
 from assistant.ingest.cleaning import KnownMeta, Reading, SeedDocument, read_document
 from assistant.ingest.decoding import MHTML_SUFFIXES, NotText, decode
+from assistant.ingest.docx_text import read_docx
 from assistant.ingest.html_text import extract_page
+from assistant.ingest.pdf_text import read_pdf
 
 __all__ = [
     "SEED_SUFFIXES",
@@ -42,7 +44,9 @@ log = logging.getLogger(__name__)
 
 #: Read as a browser shows them: the article text extracted from the page.
 HTML_SUFFIXES = (".html", ".htm", *MHTML_SUFFIXES)
-SEED_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
+#: Print formats: their text layer is read, then cleaned like a .txt seed.
+PRINT_SUFFIXES = (".pdf", ".docx")
+SEED_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES, *PRINT_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ def read_bytes(seed: SeedFile, max_bytes: int) -> RawSeed | SeedProblem:
     source, path = seed.source, seed.path
     if path.suffix.lower() not in SEED_SUFFIXES:
         return SeedProblem(
-            source, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md, .html or .mhtml"
+            source,
+            f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md, .html, .mhtml, .pdf or .docx",
         )
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: a file replaced by a
@@ -212,9 +217,15 @@ def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
     """The text a seed's citations point into, with what an HTML page says of itself outside its text.
 
     For a ``.txt`` or ``.md`` seed that is the file's text as decoded; for an HTML page (or the page
-    inside an MHTML save) it is the article text extracted from it.
+    inside an MHTML save) it is the article text extracted from it; for a PDF or a .docx, the text of
+    its pages or paragraphs (pdf_text.py, docx_text.py).
     """
     try:
+        if raw.suffix == ".pdf":
+            pdf = read_pdf(raw.data)
+            return pdf.text, KnownMeta(title=pdf.title, pages=pdf.pages)
+        if raw.suffix == ".docx":
+            return read_docx(raw.data), None
         text = decode(raw.data, raw.suffix)
     except NotText as exc:
         return SeedProblem(raw.source, str(exc))
@@ -242,9 +253,9 @@ def inspect_raw(raw: RawSeed) -> Reading | SeedProblem:
     if isinstance(result, SeedProblem):
         return result
     text, known = result
-    if known is not None:  # an HTML page: spans point into its extracted article text, not the HTML
+    if known is not None:  # an HTML page or a PDF: spans point into its extracted text, not the file
         reading = read_document(raw.source, text, raw.digest, known=known)
-        return dataclasses.replace(reading, left_out=known.left_out)
+        return dataclasses.replace(reading, left_out=known.left_out, pages=known.pages)
     return read_document(raw.source, text, raw.digest, markdown=raw.suffix in (".md", ".markdown"))
 
 

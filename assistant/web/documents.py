@@ -8,6 +8,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.ingest.cleaning import page_of
 from assistant.web.render import escape_html
 
 #: Characters of a document shown around a passage when the document is longer than this.
@@ -87,8 +88,12 @@ def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str
     """
     doc = reading.document
     kept = len(doc.body)
+    pages = getattr(reading, "pages", ())
+    where = None
+    if pages:  # a PDF: say on which page the cited passage is, as a reader of the print would look for it
+        where = f"page {page_of(pages, at[0])} of {len(pages)}" if at else f"{len(pages)} pages"
     facts = " · ".join(
-        escape_html(x) for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source) if x
+        escape_html(x) for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source, where) if x
     )
     text, lo, hi = doc.text, 0, len(doc.text)
     if len(text) > VIEW_CHARS:  # a very long document: the part around the passage

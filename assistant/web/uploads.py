@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 #: Upload types the Documents tab accepts (the seeds loader reads more; the web keeps to these).
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".mhtml")
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".mhtml", ".pdf", ".docx")
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -41,7 +41,7 @@ def check_upload(path: Path, name: str, max_bytes: int) -> str:
 
     filename = safe_filename(name)
     if not filename.endswith(UPLOAD_SUFFIXES):
-        raise UploadError(f"{name!r} is not a .txt, .md, .html or .mhtml file.")
+        raise UploadError(f"{name!r} is not a .txt, .md, .html, .mhtml, .pdf or .docx file.")
     try:
         size = path.stat().st_size
     except OSError as exc:

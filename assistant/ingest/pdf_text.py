@@ -1,0 +1,132 @@
+"""PDF seeds: the text a reader sees on the pages, without what the printer added to every page.
+
+A news article saved with the browser's "Print -> Save as PDF" (or an e-paper download) carries page
+furniture: a running header and footer on every page (the print date and the page title, the URL and
+"1/5" or "Page 2 of 5"), words hyphenated at line ends, and sometimes two columns. This module reads
+the text layer with pypdf (pure Python; it follows the content stream, which for browser prints and
+most news PDFs is the reading order, columns one after the other) and then:
+
+* drops the running lines: a line in the first or last three lines of a page that recurs, with its
+  digits masked, on most pages; and lone page counters ("3", "Page 3 of 5", "3/5") anywhere there;
+* joins a word hyphenated across a line end ("inter-" + "national"), when the next line goes on in
+  lower case, unless the text writes that word with its hyphen elsewhere ("present-day");
+* turns typographic ligatures back into letters ("ﬁ" -> "fi").
+
+What is left goes through the same cleaning as a .txt seed (headline, byline, date, furniture
+blocks). Pages start where ``PdfText.pages`` says, so a citation can name its page.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from assistant.ingest.decoding import NotText
+
+log = logging.getLogger(__name__)
+
+#: More pages than any news article: a longer PDF is a book or a report, refused before it is read.
+MAX_PAGES = 300
+_EDGE = 3  # lines at the top and bottom of a page where running headers and footers sit
+_COUNTER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
+_HYPHENATED = re.compile(r"([^\W\d_]+)-\n([a-z]+)")
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """A PDF's text as read, where each page starts in it, and the title its metadata gives."""
+
+    text: str
+    pages: tuple[int, ...]
+    title: str | None
+
+
+def read_pdf(data: bytes) -> PdfText:
+    """The article text of a PDF's bytes. Raises NotText with what to do when it has none."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # warnings about odd fonts are not the reader's
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise NotText("an encrypted PDF; save an unprotected copy (print it to PDF again) and add that")
+        count = len(reader.pages)
+        if count > MAX_PAGES:
+            raise NotText(f"{count} pages is over the {MAX_PAGES}-page limit for a PDF seed; split it")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+    except NotText:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise NotText(f"not a readable PDF ({type(exc).__name__}); save or print it to PDF again") from None
+    except Exception as exc:  # pypdf raises many kinds on a broken file; none may stop a build
+        if "crypt" in str(exc).lower():
+            raise NotText(
+                "an encrypted PDF; save an unprotected copy (print it to PDF again) and add that"
+            ) from None
+        raise NotText(f"not a readable PDF ({type(exc).__name__}); save or print it to PDF again") from None
+    if not any(ch.isalnum() for page in pages for ch in page):
+        raise NotText(
+            "no text layer (a scan or images only): OCR it first, e.g. with ocrmypdf, and add the result"
+        )
+    return _assemble(pages, _headline(str(title)) if title else None)
+
+
+def _headline(title: str) -> str | None:
+    """A browser print's title is the page's <title>: "Headline | Section | Site" keeps its headline."""
+    parts = [p.strip() for p in re.split(r"\s+[|–—]\s+|\s+-\s+", title) if p.strip()]
+    return max(parts[:2], key=len) if parts else None
+
+
+def _assemble(pages: list[str], title: str | None) -> PdfText:
+    lines = [[line.rstrip() for line in page.translate(_LIGATURES).splitlines()] for page in pages]
+    running = _running_lines(lines)
+    flat = " ".join(" ".join(page) for page in lines)
+
+    def join(m: re.Match[str]) -> str:
+        hyphenated = f"{m.group(1)}-{m.group(2)}"
+        if hyphenated in flat and f"{m.group(1)}{m.group(2)}" not in flat:
+            return hyphenated  # a compound the text writes with its hyphen: only the line end goes
+        return m.group(1) + m.group(2)
+
+    starts: list[int] = []
+    text = ""
+    for page in lines:
+        kept = [
+            line
+            for n, line in enumerate(page)
+            if not (_at_edge(n, len(page)) and (_mask(line) in running or _COUNTER.match(line)))
+        ]
+        body = _HYPHENATED.sub(join, "\n".join(kept)).strip("\n")
+        if text:
+            # A sentence running on to the next page stays one paragraph; otherwise a page break
+            # ends one.
+            runs_on = not re.search(r"[.!?:\"”’)]\s*$", text) and re.match(r"\s*[a-z]", body)
+            text += "\n" if runs_on else "\n\n"
+        starts.append(len(text))
+        text += body
+    return PdfText(text + "\n", tuple(starts), title)
+
+
+def _at_edge(n: int, count: int) -> bool:
+    return n < _EDGE or n >= count - _EDGE
+
+
+def _mask(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip())
+
+
+def _running_lines(pages: list[list[str]]) -> set[str]:
+    """Lines (digits masked) at a page's top or bottom on at least 60% of the pages (two pages or more)."""
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for page in pages:
+        edge = {_mask(line) for n, line in enumerate(page) if _at_edge(n, len(page)) and line.strip()}
+        seen.update(edge)
+    return {line for line, n in seen.items() if n >= max(2, 0.6 * len(pages))}
