@@ -172,6 +172,24 @@ def test_direct_answer_and_related_passage_from_the_real_answerer(missile_app: s
     screenshot(page, "web-direct-answer.png")
 
 
+def test_a_question_shows_as_typed_and_fetches_nothing(missile_app: str, page: object) -> None:
+    """#25: the user's bubble is text. Before, '<img src=…>' became an image the browser fetched."""
+    from playwright.sync_api import expect
+
+    page.goto(missile_app)
+    pixel = '<img src="http://pixel.invalid/pixel.png">'
+    markdown = "![p](http://pixel.invalid/p2.png) **bold** <script>window.__pwned=1</script>"
+    message = ask(page, f"{pixel} {markdown} How many missiles were approved?")
+    user = page.locator('[data-testid="user"]').last
+    expect(user).to_contain_text(pixel)
+    expect(user).to_contain_text(markdown)
+    expect(user.locator("img, script, strong")).to_have_count(0)
+    expect(message.locator(".nw-sources")).to_be_visible()  # the question was answered as typed
+    page.wait_for_timeout(300)
+    screenshot(page, "web-question-as-text.png")
+    assert page.outside == [] and page.evaluate("window.__pwned") is None
+
+
 def test_hostile_seed_renders_as_text(tmp_path: Path, page: object) -> None:
     from playwright.sync_api import expect
 

@@ -109,7 +109,7 @@ def test_api_endpoints_share_one_error_contract(mcp_app: str) -> None:
         with pytest.raises(AppError) as caught:
             client.predict(*args, api_name=endpoint)
         assert "question" in str(caught.value)
-    with pytest.raises(AppError, match="k must be between 1 and 20"):
+    with pytest.raises(AppError, match="k must be a whole number from 1 to 20"):
         client.predict("missiles", 0, api_name="/search")
     with pytest.raises(AppError, match="The question is empty"):
         client.predict("   ", None, api_name="/ask")
@@ -124,3 +124,116 @@ def test_mcp_needs_the_package_only_when_asked(tmp_path: Path) -> None:
 
     assert launch_options(Settings(port=0))["mcp_server"] is False
     assert launch_options(Settings(port=0, mcp=True))["mcp_server"] is True
+
+
+def test_bad_arguments_over_the_api_get_the_library_message(mcp_app: str) -> None:
+    """#25: k and history are checked as the MCP schema says, with the library's own message."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(mcp_app, verbose=False)
+    for k in ("abc", None, [3], 2.5, True, "3", 21):  # (NaN: gradio_client itself refuses to send it)
+        with pytest.raises(AppError, match="k must be a whole number from 1 to 20") as caught:
+            client.predict("missiles", k, api_name="/search")
+        assert "upstream" not in str(caught.value)
+    for history in (7, "How many?", [1, 2]):
+        with pytest.raises(AppError, match="history must be a list of"):
+            client.predict("How many missiles were approved?", history, api_name="/ask")
+    # A lone surrogate in the history is cleaned like one in a question (a tokenizer TypeError before).
+    # gradio_client cannot encode one, so the call goes as raw JSON with the escape in it.
+    turns = [{"role": "user", "content": "How many missiles \ud800 were approved?"}]
+    data = _gradio_raw(mcp_app, "ask", ["How much are they worth?", turns])
+    assert not data["abstained"] and "1.405" in data["text"]
+
+
+def _gradio_raw(url: str, api_name: str, args: list) -> dict:
+    """Call a Gradio API endpoint with raw HTTP (POST the call, read its result event)."""
+    import json
+
+    import httpx
+
+    body = json.dumps({"data": args}, ensure_ascii=True).encode("ascii")
+    with httpx.Client(timeout=120) as client:
+        posted = client.post(
+            f"{url}gradio_api/call/{api_name}", content=body, headers={"Content-Type": "application/json"}
+        )
+        event = posted.json()["event_id"]
+        stream = client.get(f"{url}gradio_api/call/{api_name}/{event}").text
+    lines = stream.splitlines()
+    kinds = [ln[6:].strip() for ln in lines if ln.startswith("event:")]
+    datas = [ln[5:].strip() for ln in lines if ln.startswith("data:")]
+    assert kinds and kinds[-1] == "complete", stream
+    return json.loads(datas[-1])[0]
+
+
+def _mcp_raw(url: str, calls: list[dict]) -> list[dict]:
+    """JSON-RPC over streamable HTTP by hand, so a lone surrogate can travel as its JSON escape
+    ("\\ud800"); the official client cannot encode one."""
+    import json
+
+    import httpx
+
+    endpoint = url + "gradio_api/mcp/"
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+    def post(client: httpx.Client, message: dict) -> httpx.Response:
+        body = json.dumps(message, ensure_ascii=True).encode("ascii")  # surrogates as \\udxxx escapes
+        return client.post(endpoint, content=body, headers=headers, timeout=120)
+
+    def result(reply: httpx.Response) -> dict:
+        lines = [ln[5:].strip() for ln in reply.text.splitlines() if ln.startswith("data:")] or [reply.text]
+        return json.loads(lines[-1])
+
+    with httpx.Client() as client:
+        hello = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        }
+        reply = post(client, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        if session := reply.headers.get("mcp-session-id"):
+            headers["mcp-session-id"] = session
+        post(client, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return [
+            result(post(client, {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": call}))
+            for n, call in enumerate(calls, start=1)
+        ]
+
+
+def test_surrogates_over_mcp_are_cleaned_not_a_codec_error(mcp_app: str) -> None:
+    turns = [{"role": "user", "content": "How many missiles \ud800 were approved?"}]
+    question, follow_up = _mcp_raw(
+        mcp_app,
+        [
+            {"name": "ask", "arguments": {"question": "How many \udfff missiles were approved?"}},
+            {"name": "ask", "arguments": {"question": "How much are they worth?", "history": turns}},
+        ],
+    )
+    for reply, expected in ((question, "136"), (follow_up, "1.405")):
+        assert "error" not in reply and not reply["result"].get("isError"), reply
+        text = reply["result"]["content"][0]["text"]
+        assert "codec" not in text and expected in ast.literal_eval(text)["text"]
+
+
+def test_an_undecodable_mcp_body_is_one_log_line_not_a_traceback(mcp_app: str) -> None:
+    import logging
+
+    import httpx
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    transport = logging.getLogger("mcp.server.streamable_http")
+    transport.addHandler(handler)
+    try:
+        reply = httpx.post(
+            mcp_app + "gradio_api/mcp/",
+            content=b'{"jsonrpc": "2.0", "method": "\xc3\x28"}',  # not UTF-8
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+            timeout=30,
+        )
+    finally:
+        transport.removeHandler(handler)
+    assert reply.status_code >= 400 and "Traceback" not in reply.text
+    assert records and all(r.exc_info is None for r in records)
+    assert any("not valid UTF-8 JSON" in r.getMessage() for r in records)

@@ -156,7 +156,10 @@ def normalise_history(history: Any, settings: Settings) -> tuple[Message, ...]:
         role = message.get("role") if isinstance(message, dict) else None
         if role not in ("user", "assistant") or not text.strip() or budget <= 0:
             continue
-        text = text[:budget]
+        # Lone surrogates and control characters break the tokenizer: cleaned as questions are.
+        text = " ".join(_CONTROL.sub(" ", text[:budget]).split())
+        if not text:
+            continue
         budget -= len(text)
         out.append({"role": str(role), "content": text})
     return tuple(out[::-1])

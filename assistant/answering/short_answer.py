@@ -24,8 +24,13 @@ if TYPE_CHECKING:
 _FIGURES = ("money", "number", "date", "expansion")
 
 
-def short_answer(question: str, chosen: Sequence[Candidate]) -> tuple[int, int, int] | None:
-    """(position in ``chosen``, start, end) of the answer phrase inside that sentence, or None."""
+def short_answer(
+    question: str, chosen: Sequence[Candidate], lead: Candidate | None = None
+) -> tuple[int, int, int] | None:
+    """(position in ``chosen``, start, end) of the answer phrase inside that sentence, or None.
+
+    ``lead`` is the sentence the answer leads with (default: the best-scored one of ``chosen``).
+    """
     kind = answer_type(question)
     # Names and places are found by capitalisation alone, which also catches adjectives ("South
     # Korean") and titles: a wrong phrase in bold misleads more than none (exact match 0.23-0.37 on
@@ -33,8 +38,11 @@ def short_answer(question: str, chosen: Sequence[Candidate]) -> tuple[int, int, 
     if kind not in _FIGURES:
         return None
     asked = {w for w in re.findall(r"\w+", question.lower()) if w not in STOPWORDS}
-    # The best-scored sentence first; a neighbour shares its sentence's score and comes after it.
-    order = sorted(range(len(chosen)), key=lambda n: -chosen[n].score)
+    # Only the sentence the answer leads with (the best-scored one) and the neighbour it leans on: a
+    # figure from another story's sentence further down must never be the bold answer.
+    best = lead or max(chosen, key=lambda c: c.score)
+    lead = [n for n, c in enumerate(chosen) if c.hit is best.hit and abs(c.index - best.index) <= 1]
+    order = sorted(lead, key=lambda n: -chosen[n].score)
     for n in order:
         text = chosen[n].text
         spans = typed_spans(kind, text, question)

@@ -27,7 +27,11 @@ import re
 log = logging.getLogger(__name__)
 
 MHTML_SUFFIXES = (".mhtml", ".mht")
-_SNIFF = 8192  # bytes looked at to tell text from binary
+_SNIFF = 8192  # bytes looked at to tell UTF-16 without a byte-order mark from binary
+#: Most multipart containers an MHTML save may declare. A browser's save has one or two; thousands of
+#: nested ones make Python's MIME parser recurse past its limit (a RecursionError, not a message).
+MAX_MIME_CONTAINERS = 64
+_MULTIPART = re.compile(rb"content-type:\s*multipart/", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]{1,40})""", re.I)
 # Labels the HTML standard reads as windows-1252 (a superset that browsers use for all of them).
 _AS_WINDOWS_1252 = {"iso8859-1", "latin-1", "ascii", "cp1252"}
@@ -52,7 +56,7 @@ def decode(data: bytes, suffix: str) -> str:
         except UnicodeDecodeError as exc:
             raise NotText(f"not valid UTF-16 (byte {exc.start}); re-save it as UTF-8") from None
     head = data[:_SNIFF]
-    if b"\x00" in head:
+    if b"\x00" in data:  # anywhere, not just the head: binary after a text preamble is still binary
         # Plain-ASCII text in UTF-16 without a byte-order mark: every other byte is zero.
         if (
             len(head) >= 4
@@ -73,16 +77,25 @@ def decode(data: bytes, suffix: str) -> str:
 
 def mhtml_page(data: bytes) -> bytes:
     """The HTML of the page in a browser's "save as single file" (MHTML), as bytes in its own charset."""
-    message = email.message_from_bytes(data, policy=email.policy.compat32)
-    for part in message.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes) and payload.strip():
-                charset = part.get_content_charset()
-                if charset and _codec(charset) not in (None, "utf-8"):
-                    # Carry the part's charset into the page, where decode() looks for it.
-                    payload = f'<meta charset="{charset}">'.encode("ascii", "replace") + payload
-                return payload
+    containers = len(_MULTIPART.findall(data))
+    if containers > MAX_MIME_CONTAINERS:
+        raise NotText(
+            f"an MHTML file with {containers} multipart containers (at most {MAX_MIME_CONTAINERS} are read); "
+            "save the page again from the browser, or as .html"
+        )
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes) and payload.strip():
+                    charset = part.get_content_charset()
+                    if charset and _codec(charset) not in (None, "utf-8"):
+                        # Carry the part's charset into the page, where decode() looks for it.
+                        payload = f'<meta charset="{charset}">'.encode("ascii", "replace") + payload
+                    return payload
+    except RecursionError:  # a nesting the count above missed (headers folded oddly): still refused
+        raise NotText("an MHTML file nested too deeply to read; save the page again as .html") from None
     raise NotText("an MHTML file with no HTML page inside; save the page again as .html or .mhtml")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, get_type_hints
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, BadQuestionError
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,26 @@ def failing_as_gradio_error(what: str, call: Callable[[], Any]) -> Any:
         raise gr.Error(f"{what} failed unexpectedly; the server log has the details.") from exc
 
 
+def checked_k(k: Any) -> int:
+    """``k`` as the API schema says it is: a whole number from 1 to MAX_SEARCH_K (not a bool, a float
+    or a string of digits); anything else is a BadQuestionError with the library's message."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_SEARCH_K:
+        raise BadQuestionError(f"k must be a whole number from 1 to {MAX_SEARCH_K}, not {k!r}.")
+    return k
+
+
+def checked_history(history: Any) -> list[Any]:
+    """``history`` as the API schema says it is: absent, or a list of {"role", "content"} turns."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(isinstance(turn, dict) for turn in history):
+        raise BadQuestionError(
+            'history must be a list of {"role": "user"|"assistant", "content": text} turns, oldest first, '
+            f"not {type(history).__name__}."
+        )
+    return history
+
+
 def api_tools(backend: Backend) -> list[Callable[..., Any]]:
     """The endpoints ``/ask``, ``/search`` and ``/list_documents`` (also the MCP tools of those names)."""
 
@@ -204,7 +224,7 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
             text with [n] markers, short_answer, abstained, confidence, citations, related, notice.
         """
         return failing_as_gradio_error(
-            "Answering", lambda: answer_data(backend.answer(question, list(history or [])))
+            "Answering", lambda: answer_data(backend.answer(question, checked_history(history)))
         )
 
     def search(query: str, k: int = 5) -> list[PassageData]:
@@ -220,12 +240,8 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
         Returns:
             The best passages first, each with source, title, date, text, start, end and score.
         """
-        if not 1 <= int(k) <= MAX_SEARCH_K:
-            import gradio as gr
-
-            raise gr.Error(f"k must be between 1 and {MAX_SEARCH_K}, not {k}.", print_exception=False)
         return failing_as_gradio_error(
-            "Searching", lambda: [passage_data(h) for h in backend.search(query, int(k))]
+            "Searching", lambda: [passage_data(h) for h in backend.search(query, checked_k(k))]
         )
 
     def list_documents() -> list[DocumentData]:

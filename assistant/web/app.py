@@ -22,7 +22,7 @@ from assistant.environment import offline
 from assistant.errors import AssistantError, PortInUseError
 from assistant.settings import Settings
 from assistant.web.api import Backend, api_tools, make_backend
-from assistant.web.chat import respond
+from assistant.web.chat import question_box, respond
 from assistant.web.documents import (
     corpus_title,
     example_questions,
@@ -32,9 +32,10 @@ from assistant.web.documents import (
     render_report,
     render_status,
 )
+from assistant.web.guards import CleanSurrogates, quiet_bad_mcp_bodies
 from assistant.web.ports import check_port, free_port
 from assistant.web.style import CSS, JS, theme
-from assistant.web.uploads import UploadError, add_upload
+from assistant.web.uploads import UPLOAD_SUFFIXES, UploadError, add_upload
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
 
     backend = backend or make_backend(settings or Settings())
     documents, _ = list_documents(backend)
+    if backend.settings.mcp:
+        quiet_bad_mcp_bodies()
 
     def chat(message: Any, history: list[dict[str, Any]], memory: dict[str, str] | None) -> Any:
         yield from respond(message, history, memory, backend)
@@ -170,7 +173,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                         placeholder="Ask a question about the "
                         + ("article." if len(documents) == 1 else "articles."),
                     ),
-                    textbox=gr.Textbox(
+                    textbox=question_box(
                         placeholder="Ask a question…",
                         submit_btn=True,
                         stop_btn=True,
@@ -192,9 +195,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                 table = gr.HTML(render_documents(documents), elem_id="nw-documents")
                 with gr.Row():
                     file = gr.File(
-                        label="Add a document (.txt, .md, .html or .mhtml, up to "
+                        label="Add a document (.txt, .md, .html, .mhtml, .pdf or .docx, up to "
                         f"{backend.settings.max_upload_mb:g} MB)",
-                        file_types=[".txt", ".md", ".html", ".mhtml"],
+                        file_types=list(UPLOAD_SUFFIXES),
                         type="filepath",
                         file_count="single",
                         scale=3,
@@ -229,6 +232,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
 
 def launch_options(settings: Settings | None = None) -> dict[str, Any]:
     """The keyword arguments for ``create_app(settings).launch(...)``: host, port, theme, limits, MCP."""
+    from starlette.middleware import Middleware
+
     settings = settings or Settings()
     return {
         "server_name": settings.host,
@@ -243,6 +248,7 @@ def launch_options(settings: Settings | None = None) -> dict[str, Any]:
         "pwa": False,
         "mcp_server": settings.mcp,
         "inbrowser": False,
+        "app_kwargs": {"middleware": [Middleware(CleanSurrogates)]},
     }
 
 

@@ -9,7 +9,9 @@ question. Nothing is parsed back out of HTML.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,6 +23,41 @@ log = logging.getLogger(__name__)
 
 #: Per session: rendered assistant message -> the plain answer text it showed.
 Memory = dict[str, str]
+
+# Every character Markdown or HTML would read as markup. The chat renders messages as Markdown with
+# sanitised HTML, so a question such as '<img src="http://…">' would show as an image (and fetch it):
+# the question box writes these as numeric character references before the chat shows the question
+# (Markdown shows a reference as its character and never reads it as markup; a backslash escape would
+# be kept literally inside a URL; ":", "." and "@" are written so too, so no text turns into a link),
+# and they are read back before the question is answered.
+_MARKUP = re.compile(r"[&<>`*_\[\]()!#|~\\:.@]")
+
+
+def as_text(question: str) -> str:
+    """``question`` escaped so the chat shows it as the literal text typed, never as markup."""
+    return _MARKUP.sub(lambda m: f"&#{ord(m.group())};", question)
+
+
+def from_text(shown: str) -> str:
+    """The question as typed, from what :func:`as_text` made of it (exactly: ``&`` is escaped too)."""
+    return html.unescape(shown)
+
+
+def question_box(**options: Any) -> Any:
+    """The chat's question box: a Textbox whose value reaches the chat (and its history) escaped."""
+    import gradio as gr
+
+    box = gr.Textbox(**options)
+    plain = box.preprocess
+
+    # An instance attribute, not a subclass: Gradio writes a .pyi stub beside any module that
+    # subclasses one of its components.
+    def preprocess(payload: str | None) -> str | None:
+        text = plain(payload)
+        return as_text(text) if isinstance(text, str) else text
+
+    box.preprocess = preprocess
+    return box
 
 
 def message_text(content: Any) -> str:
@@ -47,7 +84,7 @@ def plain_history(history: Sequence[dict[str, Any]] | None, memory: Memory | Non
             continue
         content = message_text(message.get("content"))
         if role == "user":
-            turns.append({"role": "user", "content": content.strip()})
+            turns.append({"role": "user", "content": from_text(content).strip()})
         elif content in memory:
             turns.append({"role": "assistant", "content": memory[content]})
         elif turns and turns[-1]["role"] == "user":
@@ -64,7 +101,7 @@ def respond(
     """
     import gradio as gr
 
-    question = message if isinstance(message, str) else message_text(message)
+    question = from_text(message if isinstance(message, str) else message_text(message))
     memory = memory or {}
     shown = {message_text(m.get("content")) for m in history or ()}
     kept = {k: v for k, v in memory.items() if k in shown}
