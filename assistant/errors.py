@@ -22,8 +22,8 @@ class NoSeedsError(AssistantError):
     def __init__(self, seeds_dir: Path, skipped: int = 0) -> None:
         extra = f" ({skipped} file(s) were skipped, see the warnings above)" if skipped else ""
         super().__init__(
-            f"No usable seed documents in {seeds_dir}/{extra}: add .txt, .md, .html or .mhtml files there, "
-            "then run `assistant index` (or set ASSISTANT_SEEDS_DIR)."
+            f"No usable seed documents in {seeds_dir}/{extra}: add .txt, .md, .html, .mhtml, .pdf or .docx "
+            "files there, then run `assistant index` (or set ASSISTANT_SEEDS_DIR)."
         )
         self.seeds_dir = seeds_dir
 
@@ -65,6 +65,17 @@ class ModelLoadError(AssistantError):
         super().__init__(
             f"Cannot load the embedding model {name!r}: {reason}. Set ASSISTANT_EMBEDDING_MODEL to a local "
             "sentence-transformers folder, or leave it unset for the packaged all-MiniLM-L6-v2."
+        )
+
+
+class ReaderError(AssistantError):
+    """The trained reader's weights are missing, corrupt or do not fit the packaged model."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(
+            f"Cannot load the reader from {path}: {reason}. Rebuild it with "
+            "`.venv/bin/python -m bench.train_reader` (or reinstall the package), or set "
+            "ASSISTANT_READER=off to answer without it."
         )
 
 

@@ -45,8 +45,14 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Abstain when the extractive answer's confidence (probability that its quote answers) "
-        "is below this; unset means the threshold fitted with the answerer "
-        "(assistant/answering/answerer.json).",
+        "is below this; unset means the threshold fitted with the answerer (assistant/answering/rerank.json, "
+        "or answerer.json with the reader off).",
+    )
+    reader: bool = Field(
+        False,
+        description="Let the trained reader (assistant/answering/reader.safetensors) read the best sentences "
+        "to rank them, find the direct answer and decide abstention (ASSISTANT_READER=on). Opt-in for now: "
+        "better on held-out SQuAD and news pages, worse on the seed article (docs/quality.md).",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted; longer ones get a clear error."

@@ -318,6 +318,48 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def reader_section() -> list[str]:
+    """The reader's training figures (reader.json) and its second stage's held-out figures (rerank.json)."""
+    from assistant.answering.reader import FIGURES
+    from assistant.answering.rerank import PARAMETERS as RERANK
+
+    if not (FIGURES.exists() and RERANK.exists()):
+        return []
+    trained = json.loads(FIGURES.read_text(encoding="utf-8"))
+    second = json.loads(RERANK.read_text(encoding="utf-8"))
+    curve = [
+        [f"{p['minutes']:.0f}", f"{p['pairs_seen']:,}", pct(p["top1"]), pct(p["span_exact"]),
+         f"{p['abstain_auc_sum']:.3f}"]
+        for p in trained["learning_curve"]
+    ]  # fmt: skip
+    rows = []
+    for setting, figures in second["held_out"].items():
+        for name, v in figures.items():
+            if isinstance(v, dict) and "questions" in v:
+                unans = v["abstention_unanswerable"]
+                rows.append([setting, name, f"{v['questions']} ({v['unanswerable']})",
+                             pct(v["first_stage_top1"]), pct(v["top1_hit"]), pct(v["shown_hit"]),
+                             pct(v["false_abstention"]), "n/a" if unans is None else pct(unans),
+                             pct(v["direct_answer_exact_of_answerable"])])  # fmt: skip
+    return [
+        "## The reader (assistant/answering/reader.safetensors) and its second stage (rerank.json)\n",
+        f"Trained by `.venv/bin/python -m bench.train_reader` ({trained['minutes']:.0f} min on this "
+        f"machine's CPU, {trained['pairs_seen']:,} question-sentence pairs seen; top "
+        f"{trained['trained_layers']} layers of the packaged MiniLM and two heads, "
+        f"{trained['size_bytes'] / 1e6:.1f} MB). Learning curve on a fixed sample of the held-out "
+        "articles (top-1: the answer sentence ranked first among its question's candidates; span "
+        "exact: its best span equals the gold answer; AUC: answerable vs "
+        "unanswerable by the best candidate's score):\n",
+        md_table(["minutes", "pairs seen", "top-1", "span exact", "abstention AUC"], curve), "",
+        "The second stage (`.venv/bin/python -m bench.fit_rerank`), out-of-fold on articles the reader "
+        f"never trained on; it ships reading {second['candidates']} candidates, abstaining below "
+        f"`min_confidence` = {second['min_confidence']}:\n",
+        md_table(["setting", "data", "questions (unans.)", "first-stage top-1", "top-1", "shown hit",
+                  "false abstention", "abstention, unanswerable", "direct answer exact, of answerable"],
+                 rows), "",
+    ]  # fmt: skip
+
+
 def answerer_section(chart: Path | None = None) -> list[str]:
     """The learned answerer's out-of-fold figures and calibration, as its trainer recorded them in
     assistant/answering/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them).
@@ -332,27 +374,36 @@ def answerer_section(chart: Path | None = None) -> list[str]:
          "n/a" if v["abstention_unanswerable"] is None else pct(v["abstention_unanswerable"])]
         for name, v in held.items() if isinstance(v, dict) and "questions" in v
     ]  # fmt: skip
-    calibration = next(v for k, v in held.items() if k.startswith("calibration"))
-    bars = [
-        [f"{lo:.1f}-{hi:.1f}", str(n), f"{conf:.2f}", f"{acc:.2f}", "#" * round(acc * 20)]
-        for lo, hi, n, conf, acc in calibration
-    ]
     baselines = held.get("baselines (top-1 hit, answerable)", {})
     lines = [
-        "## The learned answerer (assistant/answering/answerer.json)\n",
+        "## The first stage: the fitted scorer (assistant/answering/answerer.json)\n",
         "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_answerer` on the SQuAD 2.0 train "
         "articles (plus `bench/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; every "
         "figure below is out-of-fold: each article or page scored by models fitted without it. "
-        f"Abstention threshold `min_confidence` = {data['min_confidence']} (at most 5% false abstention "
-        "out-of-fold on each source).\n",
+        f"With the reader off (`ASSISTANT_READER=off`) it alone answers, abstaining below "
+        f"`min_confidence` = {data['min_confidence']}.\n",
         md_table(["fitting data, out-of-fold by article", "questions (unans.)", "top-1 hit", "shown hit",
                   "hit after abstention", "false abstention", "abstention, unanswerable"], rows), "",
         "Top-1 hit of single signals on the same data: "
         + ", ".join(f"{k} {pct(v)}" for k, v in baselines.items()) + ".\n",
-        "Calibration (out-of-fold): predicted confidence vs observed accuracy (share of answers whose "
-        "shown text holds a gold answer; unanswerable questions count as wrong).\n",
-        md_table(["confidence bin", "questions", "mean confidence", "observed accuracy", "chart"], bars), "",
     ]  # fmt: skip
+    calibration = next(v for k, v in held.items() if k.startswith("calibration"))
+    lines += reader_section()
+    from assistant.answering.rerank import PARAMETERS as RERANK
+
+    if RERANK.exists():  # with the reader on, its confidence model is the one answers carry
+        second = json.loads(RERANK.read_text(encoding="utf-8"))["held_out"]
+        calibration = next(v for k, v in second[next(iter(second))].items() if k.startswith("calibration"))
+    bars = [
+        [f"{lo:.1f}-{hi:.1f}", str(n), f"{conf:.2f}", f"{acc:.2f}", "#" * round(acc * 20)]
+        for lo, hi, n, conf, acc in calibration
+    ]
+    lines += [
+        "Calibration of `Answer.confidence` (out-of-fold): predicted confidence vs observed accuracy (share "
+        "of answers whose shown text holds a gold answer; unanswerable questions count as wrong).\n",
+        md_table(["confidence bin", "questions", "mean confidence", "observed accuracy", "chart"], bars),
+        "",
+    ]
     if chart is not None:
         write_calibration_chart(chart, calibration)
         lines.append(f"![Calibration: predicted confidence vs observed accuracy]({chart.name})\n")

@@ -96,7 +96,7 @@ def test_a_built_wheel_carries_the_fitted_files(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     wheel = next(out.glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    fitted = ("answerer.json",)
+    fitted = ("answerer.json", "rerank.json", "reader.json", "reader.safetensors")
     for needed in (
         *(f"assistant/answering/{n}" for n in fitted),
         "assistant/ingest/seeds.py",

@@ -2,7 +2,7 @@
 
 The chain (``chain.answer_chain``) condenses a follow-up, retrieves evidence from the index
 (``retrieval``: dense + BM25) and hands it to an answerer: the extractive one here (``extractive``:
-the fitted scorer picks sentences to quote, or it abstains) or the optional LLM one
+the reader and the fitted scorer pick sentences to quote, or it abstains) or the optional LLM one
 (``assistant.llm``). ``api.Assistant`` uses ``answer_chain``, ``Turn`` and ``Searcher``.
 """
 

@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 from assistant.answering.about import about_document
 from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate, candidates
+from assistant.answering.reader import shared_reader
+from assistant.answering.rerank import confidence_row as read_confidence_row
+from assistant.answering.rerank import load_rerank, read, rerank
 from assistant.answering.scorer import Parameters, load_parameters, sigmoid
 from assistant.answering.short_answer import short_answer
 from assistant.ingest.lexical import stopword_only
@@ -217,9 +220,33 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     ranked = rank(candidates(evidence, settings.embedding_model), params)
     if not ranked:
         return abstention(question, n_sources)
+    if settings.reader:
+        return read_answer(evidence, ranked, settings)
     sure = confidence(evidence, ranked, params)
     threshold = params.min_confidence if settings.min_confidence is None else settings.min_confidence
     if sure < threshold or lacks_figure(question, ranked[0]):
         return abstention(question, n_sources, related=ranked[:1], confidence=sure)
     chosen = choose(ranked, settings.answer_chars, question)
     return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure)
+
+
+def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Settings) -> Answer:
+    """The answer once the reader has read the best few sentences (rerank.py): its blend ranks them,
+    its confidence decides abstention, and its span in the best sentence is the direct answer."""
+    question, n_sources = evidence.question, evidence.documents
+    fitted = load_rerank()
+    readings = read(question, ranked, shared_reader(), fitted.candidates)
+    reranked = rerank(ranked[: len(readings)], readings, fitted.sentence)
+    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked)))
+    threshold = fitted.min_confidence if settings.min_confidence is None else settings.min_confidence
+    best, reading = reranked[0]
+    if sure < threshold:
+        return abstention(question, n_sources, related=[best], confidence=sure)
+    order = [c for c, _ in reranked] + list(ranked[len(readings) :])
+    chosen = choose(order, settings.answer_chars, question)
+    short = None
+    if reading.span >= fitted.span_min and reading.end > reading.start:
+        at = next((k for k, c in enumerate(chosen) if c.hit is best.hit and c.index == best.index), None)
+        if at is not None:
+            short = (at, reading.start, reading.end)
+    return build_answer(question, chosen, n_sources, short or short_answer(question, chosen, best), sure)

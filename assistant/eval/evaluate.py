@@ -161,6 +161,7 @@ def format_table(report: EvalReport) -> str:
                 f"{r.short_exact_match:.1%} / {r.short_f1:.1%}  (over {r.short_answers} given)",
             )
         )
+        rows.append(("direct answer EM, of all answerable", f"{r.short_exact_all:.1%}"))
     if report.index_seconds is not None:
         rows.append(("index build", f"{report.index_seconds:.1f} s"))
     head = (

@@ -74,6 +74,8 @@ class EvalReport:
     short_answers: int = 0
     short_exact_match: float | None = None
     short_f1: float | None = None
+    #: Exact direct answers over *all* answerable questions (a question with none counts as a miss).
+    short_exact_all: float | None = None
     results: tuple[QuestionResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +166,7 @@ def summarise(
         short_answers=len(shorts),
         short_exact_match=_rate(sum(em for em, _ in shorts), len(shorts)),
         short_f1=_rate(sum(f1 for _, f1 in shorts), len(shorts)),
+        short_exact_all=_rate(sum(em for em, _ in shorts), len(answerable)),
         results=results,
     )
 

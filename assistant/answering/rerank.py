@@ -1,0 +1,129 @@
+"""Second stage of the extractive answerer: the reader reads the best few sentences.
+
+The fitted scorer (scorer.py) ranks every retrieved sentence cheaply; the reader (reader.py) then
+reads the question against the top ``candidates`` of them in one batch. A logistic blend of the
+first-stage score and the reader's two heads re-ranks those sentences, and a second one, over the
+best sentence's figures, is the answer's confidence (abstain below ``min_confidence``). The best
+sentence's span is the direct answer when the span head is sure enough (``span_min``).
+
+All numbers live in ``rerank.json``, written by ``python -m bench.fit_rerank`` on articles the reader
+never saw in training, with the held-out figures they were chosen on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.answering.answer_types import answer_type, typed_spans
+from assistant.answering.features import Candidate
+from assistant.answering.reader import Reader, Reading
+from assistant.answering.scorer import Logistic
+from assistant.errors import AssistantError
+
+PARAMETERS = Path(__file__).with_name("rerank.json")
+
+#: Per candidate: what ranks the read sentences (in this order in rerank.json).
+SENTENCE_FEATURES = (
+    "first_stage",  # the scorer's log-odds (similarity, word coverage, answer kind, neighbours)
+    "answers",  # the reader's "this sentence answers" log-odds
+    "span",  # the reader's best span score over its "not here" score
+    "answers_gap",  # answers minus the best answers among the read candidates
+    "first_stage_gap",  # first_stage minus the best first_stage
+)
+#: Per question: what the confidence is computed from.
+CONFIDENCE_FEATURES = (
+    "best",  # the re-ranked best sentence's log-odds
+    "margin",  # ... over the runner-up's
+    "answers",  # the best sentence's reader "answers" log-odds
+    "span",  # ... and its span margin
+    "lacks_figure",  # the question asks for a figure or a date the best sentence does not hold
+)
+#: Kinds of answer whose absence from the best sentence is a sure sign it does not answer.
+FIGURES = ("money", "number", "date")
+
+
+@dataclass(frozen=True)
+class RerankParameters:
+    """Everything loaded from rerank.json."""
+
+    candidates: int
+    sentence: Logistic
+    confidence: Logistic
+    min_confidence: float
+    span_min: float
+
+
+@lru_cache(maxsize=4)
+def load_rerank(path: Path = PARAMETERS) -> RerankParameters:
+    """The fitted second stage; a missing or malformed file raises a clear error naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RerankParameters(
+            int(data["candidates"]),
+            Logistic.from_dict(data["sentence"]),
+            Logistic.from_dict(data["confidence"]),
+            float(data["min_confidence"]),
+            float(data["span_min"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AssistantError(
+            f"Cannot load the reader's ranking parameters from {path} ({type(exc).__name__}: {exc}); "
+            "rebuild them with: .venv/bin/python -m bench.fit_rerank (or set ASSISTANT_READER=off)"
+        ) from None
+
+
+def before(c: Candidate) -> str:
+    """The sentence before ``c`` in its passage: the context the reader was trained with."""
+    return c.hit.sentence_text(c.index - 1) if c.index > 0 else ""
+
+
+def read(question: str, ranked: Sequence[Candidate], reader: Reader, n: int) -> list[Reading]:
+    """The reader's view of the first ``n`` ranked candidates, in one batch."""
+    top = ranked[:n]
+    return reader.read(question, [(c.text, before(c), c.hit.title) for c in top])
+
+
+def sentence_rows(top: Sequence[Candidate], readings: Sequence[Reading]) -> list[tuple[float, ...]]:
+    """The SENTENCE_FEATURES of each read candidate (``c.score`` is its first-stage log-odds)."""
+    best_answers = max(r.answers for r in readings)
+    best_first = max(c.score for c in top)
+    return [
+        (c.score, r.answers, r.span, r.answers - best_answers, c.score - best_first)
+        for c, r in zip(top, readings, strict=True)
+    ]
+
+
+def rerank(
+    top: Sequence[Candidate], readings: Sequence[Reading], model: Logistic
+) -> list[tuple[Candidate, Reading]]:
+    """The read candidates re-scored by the blend (``score`` becomes its log-odds), best first."""
+    rows = sentence_rows(top, readings)
+    scored = [
+        (dataclasses.replace(c, score=model.logit(row)), r)
+        for c, r, row in zip(top, readings, rows, strict=True)
+    ]
+    return sorted(scored, key=lambda pair: pair[0].score, reverse=True)
+
+
+def lacks_figure(question: str, text: str) -> bool:
+    """True when the question asks for a figure or a date and ``text`` holds none."""
+    kind = answer_type(question)
+    return kind in FIGURES and not typed_spans(kind, text, question)
+
+
+def confidence_row(question: str, reranked: Sequence[tuple[Candidate, Reading]]) -> tuple[float, ...]:
+    """The CONFIDENCE_FEATURES of a re-ranked list (best first)."""
+    best, reading = reranked[0]
+    second = reranked[1][0].score if len(reranked) > 1 else best.score
+    return (
+        best.score,
+        best.score - second,
+        reading.answers,
+        reading.span,
+        float(lacks_figure(question, best.text)),
+    )

@@ -1,0 +1,280 @@
+"""Fit the reader's second stage (assistant/answering/rerank.json) and print its held-out figures.
+
+    .venv/bin/python -m bench.fit_rerank              # ~15 min on 2 cores (retrieval is cached)
+
+Fitting data: the articles ``bench/train_reader.py`` held out (``split_articles``; their titles are in
+assistant/answering/reader.json: 15 SQuAD v1.1 train articles and 4 SQuAD 2.0 dev-24 articles with
+their real unanswerable questions), so the reader's scores here are what it gives on text it never
+trained on; and the news pages' "tune" questions (tests/news_questions.jsonl). Never: Normans, the
+news "holdout" split, the seed article's question sets. Each source is indexed as the answerer would
+see it and every question retrieved; the first-stage scorer (answerer.json) ranks the sentences and
+the reader reads the top ``--candidates``.
+
+Every figure printed is out-of-fold by article or page (the blend and the confidence model are fitted
+without the article scored). ``min_confidence`` is the highest out-of-fold threshold that keeps false
+abstention at or under 5% on each source's answerable questions (SQuAD's and the news pages'), as
+``bench/train_answerer.py`` does for the first stage; ``span_min`` is the span margin above which the
+direct answer is shown, chosen out-of-fold for the most exact answers net of wrong ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answering.extractive import choose, rank
+from assistant.answering.features import candidates
+from assistant.answering.reader import shared_reader
+from assistant.answering.rerank import (
+    CONFIDENCE_FEATURES,
+    PARAMETERS,
+    SENTENCE_FEATURES,
+    confidence_row,
+    read,
+    rerank,
+)
+from assistant.answering.scorer import Logistic, load_parameters
+from assistant.eval.metrics import contains_answer, squad_scores
+from assistant.settings import Settings
+from bench.train_answerer import NEWS_PAGES, NEWS_QUESTIONS, collect, fit, pick_threshold, squad_corpus
+from bench.train_reader import split_articles
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+SOURCES = (SHARED / "squad1.1-train-rebuilt.json", SHARED / "squad2-dev-24-fit.json")
+FALSE_ABSTENTION = 0.05
+
+
+def retrieve(cache: Path) -> list[tuple[str, str, tuple[str, ...], object]]:
+    """(group, question, answers, evidence) for every fitting question; cached in ``cache``."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    v11, dev24 = (json.loads(p.read_text(encoding="utf-8")) for p in SOURCES)
+    held_v11, held_dev, _ = split_articles(v11["data"], dev24["data"])
+    found = []
+    with tempfile.TemporaryDirectory(prefix="fit-rerank-", ignore_cleanup_errors=True) as tmp:
+        for n, (source, data, held) in enumerate(
+            zip(SOURCES, (v11, dev24), (held_v11, held_dev), strict=True)
+        ):
+            data["data"] = held
+            subset = Path(tmp) / f"squad-{n}.json"
+            subset.write_text(json.dumps(data), encoding="utf-8")
+            documents, questions = squad_corpus(subset)
+            seeds = Path(tmp) / f"squad-{n}"
+            seeds.mkdir()
+            for name, text in documents.items():
+                (seeds / name).write_text(text, encoding="utf-8")
+            print(f"{source.name}: {len(documents)} articles, {len(questions)} questions", file=sys.stderr)
+            found += collect(seeds, questions, Path(tmp) / f"index-{n}")
+        news = [
+            json.loads(line)
+            for line in NEWS_QUESTIONS.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        tune = [
+            (q["source"], q["question"], tuple(q.get("answers", ())))
+            for q in news
+            if q.get("split") == "tune" and not q.get("history")
+        ]
+        for page in sorted({q[0] for q in tune}):
+            seeds = Path(tmp) / "news" / page.replace(".", "-") / "seeds"
+            seeds.mkdir(parents=True)
+            (seeds / page).write_bytes((NEWS_PAGES / page).read_bytes())
+            found += collect(seeds, [q for q in tune if q[0] == page], seeds.parent / "index")
+    cache.write_bytes(pickle.dumps(found))
+    return found
+
+
+@dataclasses.dataclass
+class Item:
+    group: str
+    question: str
+    answers: tuple[str, ...]
+    ranked: list  # first-stage ranking (all candidates)
+    readings: list  # the reader on ranked[:n]
+
+    @property
+    def news(self) -> bool:
+        return self.group.endswith((".txt", ".md", ".html"))
+
+
+def prepare(found: list, n: int) -> list[Item]:
+    params = load_parameters()
+    model = Settings().embedding_model
+    reader = shared_reader()
+    items = []
+    for k, (group, question, answers, evidence) in enumerate(found):
+        cands = candidates(evidence, model)
+        if not cands:
+            continue
+        ranked = rank(cands, params)
+        items.append(Item(group, question, answers, ranked, read(question, ranked, reader, n)))
+        if k % 500 == 0:
+            print(f"  read {k}/{len(found)}", file=sys.stderr, flush=True)
+    return items
+
+
+def hit(text: str, answers: tuple[str, ...]) -> bool:
+    return any(contains_answer(text, a) for a in answers)
+
+
+def fit_some(x: np.ndarray, y: np.ndarray, keep: tuple[str, ...]) -> Logistic:
+    """The blend over ``keep`` only (the other SENTENCE_FEATURES get no weight): for ablations."""
+    cols = [SENTENCE_FEATURES.index(name) for name in keep]
+    part = fit(x[:, cols], y, keep)
+    coef, mean, scale = (
+        [0.0] * len(SENTENCE_FEATURES),
+        [0.0] * len(SENTENCE_FEATURES),
+        [1.0] * len(SENTENCE_FEATURES),
+    )
+    for c, k in enumerate(cols):
+        coef[k], mean[k], scale[k] = part.coef[c], part.mean[c], part.scale[c]
+    return Logistic(SENTENCE_FEATURES, tuple(mean), tuple(scale), tuple(coef), part.intercept)
+
+
+def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SENTENCE_FEATURES) -> dict:
+    """Out-of-fold blend, confidence, threshold and span cut for the first ``n`` read candidates."""
+    groups = sorted({it.group for it in items})
+    top = [it.ranked[:n] for it in items]
+    reads = [it.readings[:n] for it in items]
+    from assistant.answering.rerank import sentence_rows
+
+    rows = [np.array(sentence_rows(t, r)) for t, r in zip(top, reads, strict=True)]
+    labels = [np.array([hit(c.text, it.answers) for c in t]) for it, t in zip(items, top, strict=True)]
+    group_of = np.array([it.group for it in items])
+    conf_x = np.zeros((len(items), len(CONFIDENCE_FEATURES)))
+    shown_hit = np.zeros(len(items), dtype=bool)
+    top1 = np.zeros(len(items), dtype=bool)
+    first_top1 = np.array([bool(it.answers) and hit(it.ranked[0].text, it.answers) for it in items])
+    span_em = np.zeros(len(items))
+    span_f1 = np.zeros(len(items))
+    span_margin = np.full(len(items), -1e9)
+    for g in groups:
+        train = [k for k in range(len(items)) if group_of[k] != g]
+        model = fit_some(
+            np.concatenate([rows[k] for k in train]),
+            np.concatenate([labels[k] for k in train]).astype(int),
+            keep,
+        )
+        for k in np.flatnonzero(group_of == g):
+            it = items[k]
+            reranked = rerank(top[k], reads[k], model)
+            conf_x[k] = confidence_row(it.question, reranked)
+            best, reading = reranked[0]
+            top1[k] = bool(it.answers) and hit(best.text, it.answers)
+            rest = [c for c in it.ranked if all(c is not t for t in top[k])]
+            chosen = choose([c for c, _ in reranked] + rest, budget, it.question)
+            shown_hit[k] = bool(it.answers) and hit(" ".join(c.text for c in chosen), it.answers)
+            if it.answers:
+                span_em[k], span_f1[k] = squad_scores(best.text[reading.start : reading.end], it.answers)
+            span_margin[k] = reading.span
+    answerable = np.array([bool(it.answers) for it in items])
+    news = np.array([it.news for it in items])
+    weights = np.where(news, (~news).sum() / max(news.sum(), 1), 1.0)
+    conf = np.zeros(len(items))
+    for g in groups:
+        test = group_of == g
+        model = fit(conf_x[~test], shown_hit[~test].astype(int), CONFIDENCE_FEATURES, weights[~test])
+        conf[test] = [1 / (1 + np.exp(-model.logit(row))) for row in conf_x[test]]
+    no_rule = np.zeros(len(items), dtype=bool)
+    threshold = pick_threshold(conf, answerable, news, no_rule)
+    keep = conf >= threshold
+    # The direct answer: shown when the span head is this sure. Chosen for the most answer words
+    # (SQuAD F1) net of half the wrong words and of bold answers to unanswerable questions: a bold
+    # phrase that is partly right ("136 PAC-3" for "136") still helps, the quote beside it shows more.
+    cuts = np.quantile(span_margin[keep & answerable], np.linspace(0, 0.95, 39))
+
+    def net(cut: float) -> float:
+        show = keep & answerable & (span_margin >= cut)
+        wrong = keep & ~answerable & (span_margin >= cut)
+        return float(span_f1[show].sum() - 0.5 * (1 - span_f1[show]).sum() - 0.5 * wrong.sum())
+
+    span_min = float(max(cuts, key=net))
+    show = keep & answerable & (span_margin >= span_min)
+    out: dict = {}
+    for name, mask in (("squad held-out articles", ~news), ("news-pages tune", news), ("all", news | ~news)):
+        a, u = mask & answerable, mask & ~answerable
+        out[name] = {
+            "questions": int(mask.sum()),
+            "unanswerable": int(u.sum()),
+            "first_stage_top1": round(float(first_top1[a].mean()), 3),
+            "top1_hit": round(float(top1[a].mean()), 3),
+            "shown_hit": round(float(shown_hit[a].mean()), 3),
+            "false_abstention": round(float((~keep)[a].mean()), 3),
+            "abstention_unanswerable": round(float((~keep)[u].mean()), 3) if u.any() else None,
+            "direct_answer_exact_of_answerable": round(
+                float(span_em[show & mask].sum() / max(a.sum(), 1)), 3
+            ),
+            "direct_answer_f1_of_answerable": round(float(span_f1[show & mask].sum() / max(a.sum(), 1)), 3),
+            "direct_answers_shown": round(float((show & mask).sum() / max(a.sum(), 1)), 3),
+        }
+    calibration = []
+    for lo, hi in itertools.pairwise(np.linspace(0, 1, 11)):
+        m = (conf >= lo) & (conf < hi if hi < 1 else conf <= hi)
+        if m.any():
+            calibration.append(
+                [round(lo, 1), round(hi, 1), int(m.sum()), round(float(conf[m].mean()), 3),
+                 round(float(shown_hit[m].mean()), 3)]
+            )  # fmt: skip
+    out["calibration (bin lo, hi, n, mean confidence, observed accuracy)"] = calibration
+    return {
+        "conf_x": conf_x, "shown_hit": shown_hit, "weights": weights, "rows": rows, "labels": labels,
+        "threshold": threshold, "span_min": span_min, "figures": out,
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "fit-rerank-evidence.pkl")
+    ap.add_argument(
+        "--candidates", type=int, nargs="+", default=[4, 6, 8], help="read this many; the first ships"
+    )
+    ap.add_argument("--out", type=Path, default=PARAMETERS)
+    ap.add_argument("--retrieve-only", action="store_true", help="fill the retrieval cache and stop")
+    args = ap.parse_args()
+    budget = Settings().answer_chars
+    found = retrieve(args.cache)
+    if args.retrieve_only:
+        print(f"{len(found)} questions retrieved; cached in {args.cache}")
+        return
+    items = prepare(found, max(args.candidates))
+    print(f"{len(items)} questions from {len({it.group for it in items})} articles/pages", file=sys.stderr)
+    results = {n: evaluate(items, n, budget) for n in args.candidates}
+    for n, r in results.items():
+        print(f"--- {n} candidates read (out-of-fold) ---")
+        print(json.dumps(r["figures"], indent=1))
+    # What the first-stage scorer still adds once the reader has read the candidates.
+    reader_only = evaluate(items, args.candidates[0], budget, ("answers", "span", "answers_gap"))
+    print(f"--- {args.candidates[0]} candidates, the reader's heads alone (no first-stage score) ---")
+    print(json.dumps(reader_only["figures"], indent=1))
+    n = args.candidates[0]
+    r = results[n]
+    sentence = fit(np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int), SENTENCE_FEATURES)
+    confidence = fit(r["conf_x"], r["shown_hit"].astype(int), CONFIDENCE_FEATURES, r["weights"])
+    params = {
+        "about": "Fitted by bench/fit_rerank.py on articles the reader never trained on; see its docstring. "
+        "Logistic regressions over standardised features: z = intercept + sum(coef * (x - mean) / scale).",
+        "candidates": n,
+        "min_confidence": round(r["threshold"], 4),
+        "span_min": round(r["span_min"], 4),
+        "sentence": sentence.to_dict(),
+        "confidence": confidence.to_dict(),
+        "held_out": {f"{k} candidates": v["figures"] for k, v in results.items()}
+        | {"reader heads alone": reader_only["figures"]},
+    }
+    args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
+    print(
+        f"candidates = {n}; min_confidence = {r['threshold']:.4f}; span_min = {r['span_min']:.3f}; "
+        f"wrote {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
