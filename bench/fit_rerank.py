@@ -44,7 +44,7 @@ from assistant.answering.rerank import (
 from assistant.answering.scorer import Logistic, load_parameters
 from assistant.eval.metrics import contains_answer, squad_scores
 from assistant.settings import Settings
-from bench.train_answerer import NEWS_PAGES, NEWS_QUESTIONS, collect, fit, pick_threshold, squad_corpus
+from bench.train_answerer import collect, fit, pick_threshold, retrieve_news_tune, squad_corpus
 from bench.train_reader import split_articles
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
@@ -73,21 +73,7 @@ def retrieve(cache: Path) -> list[tuple[str, str, tuple[str, ...], object]]:
                 (seeds / name).write_text(text, encoding="utf-8")
             print(f"{source.name}: {len(documents)} articles, {len(questions)} questions", file=sys.stderr)
             found += collect(seeds, questions, Path(tmp) / f"index-{n}")
-        news = [
-            json.loads(line)
-            for line in NEWS_QUESTIONS.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        tune = [
-            (q["source"], q["question"], tuple(q.get("answers", ())))
-            for q in news
-            if q.get("split") == "tune" and not q.get("history")
-        ]
-        for page in sorted({q[0] for q in tune}):
-            seeds = Path(tmp) / "news" / page.replace(".", "-") / "seeds"
-            seeds.mkdir(parents=True)
-            (seeds / page).write_bytes((NEWS_PAGES / page).read_bytes())
-            found += collect(seeds, [q for q in tune if q[0] == page], seeds.parent / "index")
+        found += retrieve_news_tune(Path(tmp))
     cache.write_bytes(pickle.dumps(found))
     return found
 

@@ -150,19 +150,27 @@ def retrieve_all() -> list[tuple[str, str, tuple[str, ...], object]]:
                     q = json.loads(line)
                     questions.append((q["title"], q["question"], ()))
         found += collect(seeds, questions, Path(tmp) / "squad-index")
-        if NEWS_QUESTIONS.exists():
-            lines = NEWS_QUESTIONS.read_text(encoding="utf-8").splitlines()
-            news = [json.loads(line) for line in lines if line.strip()]
-            tune = [
-                (q["source"], q["question"], tuple(q.get("answers", ())))
-                for q in news
-                if q.get("split") == "tune" and not q.get("history")
-            ]
-            for page in sorted({q[0] for q in tune}):
-                seeds = Path(tmp) / "news" / page.replace(".", "-") / "seeds"
-                seeds.mkdir(parents=True)
-                (seeds / page).write_bytes((NEWS_PAGES / page).read_bytes())
-                found += collect(seeds, [q for q in tune if q[0] == page], seeds.parent / "index")
+        found += retrieve_news_tune(Path(tmp))
+    return found
+
+
+def retrieve_news_tune(tmp: Path) -> list[tuple[str, str, tuple[str, ...], object]]:
+    """The evidence for the news pages' tune questions, each page indexed alone under ``tmp``."""
+    if not NEWS_QUESTIONS.exists():
+        return []
+    lines = NEWS_QUESTIONS.read_text(encoding="utf-8").splitlines()
+    news = [json.loads(line) for line in lines if line.strip()]
+    tune = [
+        (q["source"], q["question"], tuple(q.get("answers", ())))
+        for q in news
+        if q.get("split") == "tune" and not q.get("history")
+    ]
+    found = []
+    for page in sorted({q[0] for q in tune}):
+        seeds = tmp / "news" / page.replace(".", "-") / "seeds"
+        seeds.mkdir(parents=True)
+        (seeds / page).write_bytes((NEWS_PAGES / page).read_bytes())
+        found += collect(seeds, [q for q in tune if q[0] == page], seeds.parent / "index")
     return found
 
 
