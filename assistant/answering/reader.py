@@ -131,18 +131,21 @@ def collate(batch: Sequence[Encoded]) -> dict[str, torch.Tensor]:
     return {"ids": ids, "mask": mask, "types": types, "allowed": allowed}
 
 
-def best_span(start: Sequence[float], end: Sequence[float], e: Encoded) -> tuple[float, int, int]:
-    """The best answer span's score minus the no-answer score, and its token range in the sentence."""
-    base = e.sentence_start
-    null = start[0] + end[0]
-    best, best_i, best_j = -1e9, 0, 0
-    for i in range(e.sentence_len):
-        si = start[base + i]
-        for j in range(i, min(e.sentence_len, i + MAX_SPAN)):
-            score = si + end[base + j]
-            if score > best:
-                best, best_i, best_j = score, i, j
-    return best - null, best_i, best_j
+def best_span(start: Any, end: Any, e: Encoded) -> tuple[float, int, int]:
+    """The best answer span's score minus the no-answer ([CLS]) score, and its token range in the
+    sentence (at most MAX_SPAN pieces): one vectorised pass, as training, tests and answers share it."""
+    import numpy as np
+
+    start, end = np.asarray(start), np.asarray(end)
+    n = e.sentence_len
+    if n == 0:
+        return -1e4, 0, 0
+    s = start[e.sentence_start : e.sentence_start + n]
+    t = end[e.sentence_start : e.sentence_start + n]
+    i, j = np.indices((n, n))
+    grid = np.where((j >= i) & (j < i + MAX_SPAN), s[:, None] + t[None, :], -np.inf)
+    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    return float(grid[a, b] - (start[0] + end[0])), int(a), int(b)
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,6 @@ class Reader:
 
     def read(self, question: str, candidates: Sequence[tuple[str, str, str]]) -> list[Reading]:
         """Score ``(sentence, previous sentence, title)`` candidates against ``question`` in one batch."""
-        import numpy as np
         import torch
 
         if not candidates:
@@ -192,7 +194,7 @@ class Reader:
         out = []
         starts, ends = start.numpy(), end.numpy()
         for n, (e, a) in enumerate(zip(pairs, answers.tolist(), strict=True)):
-            margin, i, j = _best_span(np.asarray(starts[n]), np.asarray(ends[n]), e)
+            margin, i, j = best_span(starts[n], ends[n], e)
             out.append(Reading(float(a), margin, *_chars(e, i, j, len(candidates[n][0]))))
         return out
 
@@ -201,22 +203,6 @@ def _chars(e: Encoded, i: int, j: int, length: int) -> tuple[int, int]:
     if not e.offsets:
         return 0, 0
     return min(e.offsets[i][0], length), min(e.offsets[j][1], length)
-
-
-def _best_span(start: Any, end: Any, e: Encoded) -> tuple[float, int, int]:
-    """``best_span`` on arrays, vectorised: the answering path runs it for every candidate."""
-    import numpy as np
-
-    n = e.sentence_len
-    if n == 0:
-        return -1e4, 0, 0
-    s = start[e.sentence_start : e.sentence_start + n]
-    t = end[e.sentence_start : e.sentence_start + n]
-    grid = s[:, None] + t[None, :]
-    i, j = np.indices(grid.shape)
-    grid = np.where((j >= i) & (j < i + MAX_SPAN), grid, -np.inf)
-    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
-    return float(grid[a, b] - (start[0] + end[0])), int(a), int(b)
 
 
 def _load(weights: Path) -> tuple[Any, Any]:

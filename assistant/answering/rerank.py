@@ -13,7 +13,6 @@ never saw in training, with the held-out figures they were chosen on.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,8 +21,7 @@ from pathlib import Path
 from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate
 from assistant.answering.reader import Reader, Reading
-from assistant.answering.scorer import Logistic
-from assistant.errors import AssistantError
+from assistant.answering.scorer import Logistic, read_fitted
 
 PARAMETERS = Path(__file__).with_name("rerank.json")
 
@@ -61,20 +59,18 @@ class RerankParameters:
 @lru_cache(maxsize=4)
 def load_rerank(path: Path = PARAMETERS) -> RerankParameters:
     """The fitted second stage; a missing or malformed file raises a clear error naming it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RerankParameters(
+    return read_fitted(
+        path,
+        "the reader's ranking parameters",
+        lambda data: RerankParameters(
             int(data["candidates"]),
             Logistic.from_dict(data["sentence"]),
             Logistic.from_dict(data["confidence"]),
             float(data["min_confidence"]),
             float(data["span_min"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AssistantError(
-            f"Cannot load the reader's ranking parameters from {path} ({type(exc).__name__}: {exc}); "
-            "rebuild them with: .venv/bin/python -m bench.fit_rerank (or set ASSISTANT_READER=off)"
-        ) from None
+        ),
+        ".venv/bin/python -m bench.fit_rerank (or leave ASSISTANT_READER off)",
+    )
 
 
 def before(c: Candidate) -> str:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from assistant.errors import AssistantError
 
 PARAMETERS = Path(__file__).with_name("answerer.json")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,18 +82,27 @@ class Parameters:
     min_confidence: float
 
 
+def read_fitted(path: Path, what: str, build: Callable[[dict], T], rebuild: str) -> T:
+    """``build(data)`` of the fitted JSON file at ``path``; a missing or malformed file raises one
+    clear error naming the file and the command that rebuilds it."""
+    try:
+        return build(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AssistantError(
+            f"Cannot load {what} from {path} ({type(exc).__name__}: {exc}); rebuild them with: {rebuild}"
+        ) from None
+
+
 @lru_cache(maxsize=4)
 def load_parameters(path: Path = PARAMETERS) -> Parameters:
     """The fitted parameters; a missing or malformed file raises a clear error naming it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Parameters(
+    return read_fitted(
+        path,
+        "the answerer's parameters",
+        lambda data: Parameters(
             Logistic.from_dict(data["sentence"]),
             Logistic.from_dict(data["confidence"]),
             float(data["min_confidence"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AssistantError(
-            f"Cannot load the answerer's parameters from {path} ({type(exc).__name__}: {exc}); "
-            "rebuild them with: .venv/bin/python -m bench.train_answerer"
-        ) from None
+        ),
+        ".venv/bin/python -m bench.train_answerer",
+    )
