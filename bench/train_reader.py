@@ -46,8 +46,8 @@ SHARED = ROOT.parent / "shared" / "eval"
 V11 = SHARED / "squad1.1-train-rebuilt.json"
 DEV24 = SHARED / "squad2-dev-24-fit.json"
 TRAIN10 = SHARED / "squad2-train-10.json"
-OUT_WEIGHTS = ROOT / "assistant" / "answer" / "reader.safetensors"
-OUT_FIGURES = ROOT / "assistant" / "answer" / "reader.json"
+OUT_WEIGHTS = ROOT / "assistant" / "answering" / "reader.safetensors"
+OUT_FIGURES = ROOT / "assistant" / "answering" / "reader.json"
 
 
 @dataclass
