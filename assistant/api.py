@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from assistant.answering.chain import Turn, answer_chain, clean_question, normalise_history
+from assistant.answering.chain import Turn, answer_chain, clean_documents, clean_question, normalise_history
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 
@@ -103,15 +103,24 @@ class Assistant:
 
     # --- what it does -----------------------------------------------------------------------------
 
-    def answer(self, question: str, history: Sequence[Any] | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        documents: Sequence[str] | str | None = None,
+    ) -> Answer:
         """Answer ``question`` from the indexed seeds, quoting them with numbered citations.
 
         ``history`` is the chat so far, oldest first, as ``{"role": "user"|"assistant", "content"}``
-        messages; follow-up questions use it. The index is built on first use if there is none.
-        Raises BadQuestionError for an empty, overlong or unreadable question.
+        messages; follow-up questions use it. ``documents`` narrows the question to those documents
+        (file names, titles, sites or authors; see :meth:`documents`); without it the question
+        finds its documents itself (one it names, or the previous answer's for a follow-up). The
+        index is built on first use if there is none. Raises BadQuestionError for an empty,
+        overlong or unreadable question, UnknownDocumentError for a document not in the index.
         """
         question = clean_question(question, self.settings.max_question_chars)
-        turn = Turn(question, normalise_history(history, self.settings))
+        chosen = clean_documents(documents)
+        turn = Turn(question, normalise_history(history, self.settings), chosen)
         self._ensure_index()
         return self.chain().invoke(turn)
 
@@ -157,10 +166,14 @@ def default_assistant(settings: Settings | None = None) -> Assistant:
 
 
 def answer(
-    question: str, *, history: Sequence[Any] | None = None, settings: Settings | None = None
+    question: str,
+    *,
+    history: Sequence[Any] | None = None,
+    documents: Sequence[str] | str | None = None,
+    settings: Settings | None = None,
 ) -> Answer:
     """Answer ``question`` with the default Assistant for ``settings`` (see :meth:`Assistant.answer`)."""
-    return default_assistant(settings).answer(question, history)
+    return default_assistant(settings).answer(question, history, documents)
 
 
 def build_index(

@@ -119,3 +119,7 @@ class DiskFullError(AssistantError):
         super().__init__(
             f"No space left on the device holding {where}: free space or set ASSISTANT_INDEX_DIR."
         )
+
+
+class UnknownDocumentError(AssistantError, ValueError):
+    """A document chosen by name (``documents=[...]``, ``--document``) is not in the index."""

@@ -51,6 +51,9 @@ class Answer:
     confidence: float | None = None
     #: With an abstention: the closest passages, shown as related reading, never as evidence.
     related: tuple[Citation, ...] = ()
+    #: The documents the question was narrowed to: chosen by the user, named in the question, or,
+    #: for a follow-up, the previous answer's. Empty when it was asked of every document.
+    focus: tuple[str, ...] = ()
     #: Sentences of the LLM's reply left out because their cited passages do not support them
     #: (also when it fell back to the extractive answer; always 0 without an LLM).
     dropped: int = 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from assistant.ingest.lexical import tokens
+
 if TYPE_CHECKING:
     from assistant.indexing.evidence import DocumentInfo, PassageHit
 # Questions about the document itself: its date or its headline.
@@ -21,16 +23,17 @@ _ASKS_DATE = re.compile(
 )
 # "What is the headline?", "the article's title" — not "What is Hasker's full title?".
 _ASKS_TITLE = re.compile(
-    r"\bheadline\b|\b(?:article|story|piece|report|document)(?:'s|’s)? title\b"
+    r"\bheadlines?\b|\b(?:article|story|piece|report|document)s?(?:'s|’s|s’)? titles?\b"
     r"|\btitle of (?:the|this|that) (?:article|story|piece|report|document)\b"
     r"|\bwhat(?:'s| is| was) (?:the|its) title\b",
     re.I,
 )
 _ASKS_AUTHOR = re.compile(
-    r"\bwho (?:wrote|writes|has written|authored|penned|reported)(?: (?:this|that|it|the)"
+    r"\bwho (?:wrote|writes|has written|authored|penned|reported)"
+    r"(?: (?:this|that|it|the|each|every|these|those)"
     # "the Federer Dubai story": a few topic words may name which document; before "report" only
     # one ("the harbour report"), since a report may be what the story is about ("the UN climate report")
-    r"(?:(?: [\w'’-]+){0,3} (?:article|story|piece)|(?: [\w-]+)? report)?)?\s*[?.!]*\s*$"
+    r"(?:(?: [\w'’-]+){0,3} (?:article|story|piece)s?|(?: [\w-]+)? reports?)?)?\s*[?.!]*\s*$"
     # "Who wrote the article about Nick Griffin's arrest?" (not "report": one may be the story's subject)
     r"|\bwho (?:wrote|has written|authored|penned) (?:this|that|the) (?:article|story|piece) (?:about|on) "
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
@@ -41,10 +44,36 @@ _ASKS_AUTHOR = re.compile(
     re.I,
 )
 _ASKS_GIST = re.compile(
-    r"\bwhat(?:'s| is| was)? (?:this|the|it)(?: (?:article|story|piece|report|news|text|document))? about\b"
+    r"\bwhat(?:'s| is| was)? (?:this|the|it)"
+    r"(?:(?: [\w'’-]+){0,3} (?:article|story|piece|report|news|text|document))?"
+    r" about\b(?!\s*\w)"
     r"|\bsummar(?:y|ise|ize)\b|\bmain (?:point|story|topic|idea|news)\b|\bgist\b",
     re.I,
 )
+
+
+_ABOUT = (_ASKS_DATE, _ASKS_TITLE, _ASKS_AUTHOR, _ASKS_GIST)
+# The words of a question about a document itself: what it asks for and how it speaks of the document.
+_ABOUT_WORDS = frozenset(
+    tokens(
+        "headline headlines title titles author authors writer writers reporter reporters journalist "
+        "journalists byline bylines wrote written write writes penned authored reported publish published "
+        "posted updated released dated date dates day time summary summarise summarize main point points "
+        "topic idea gist article articles story stories piece pieces report reports page pages document "
+        "documents text news each every both whole full original"
+    )
+)
+
+
+def asks_about_document(question: str) -> bool:
+    """True for a question about a document itself: its headline, date, author or gist."""
+    return any(pattern.search(question) for pattern in _ABOUT)
+
+
+def names_no_topic(question: str) -> bool:
+    """True when a question about a document says nothing of which one: "Who wrote the article?",
+    not "Who wrote the article about the moon lander?"."""
+    return all(t in _ABOUT_WORDS for t in tokens(question))
 
 
 def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]] | None:

@@ -3,16 +3,20 @@
 Three named steps, composed as LangChain runnables (their names show in traces):
 
     condense  Turn -> Query       what to search for: the question, or the question with the turn it
-                                  follows up (an LLM rewrites it when one is configured)
-    retrieve  Query -> Evidence   passages with their sentences and vectors, the document's header
-                                  and lead, the query terms' rarity (retrieval.py)
-    respond   Evidence -> Answer  the extractive answerer, or an LLM checked against the evidence
+                                  follows up (an LLM rewrites it when one is configured), and in
+                                  which documents (focus.py: chosen, named, or the previous answer's)
+    retrieve  Query -> Evidence   passages of those documents with their sentences and vectors, the
+                                  document's header and lead, the query terms' rarity (retrieval.py)
+    respond   Evidence -> Answer  the extractive answerer, or an LLM checked against the evidence;
+                                  a follow-up the previous answer's documents cannot answer is
+                                  asked again of every document
 
 Data moves one way: each step gets only what the step before it returned.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answering.extractive import extractive_answer
+from assistant.answering.focus import Focus
 from assistant.answering.followup import is_follow_up
 from assistant.errors import BadQuestionError
 from assistant.indexing.evidence import Evidence
@@ -42,27 +47,38 @@ class Turn:
 
     question: str
     history: tuple[Message, ...] = ()
+    #: The documents the user chose to ask about (file names, titles, sites or authors); () for all.
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Query:
-    """What to search for on behalf of ``question``."""
+    """What to search for on behalf of ``question``, and in which documents."""
 
     question: str
     text: str
+    focus: Focus = dataclasses.field(default_factory=Focus)
 
 
 def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings) -> Runnable:
     """The chain ``condense | retrieve | respond``: a Turn in, an Answer out."""
 
     def condense(turn: Turn) -> Query:
-        return Query(turn.question, retrieval_query(turn.question, list(turn.history), chat_model))
+        text = retrieval_query(turn.question, list(turn.history), chat_model)
+        return Query(turn.question, text, searcher.focus(turn.question, turn.history, turn.documents))
 
     def retrieve(query: Query) -> Evidence:
-        return searcher.retrieve(query.question, query.text)
+        return searcher.retrieve(query.question, query.text, query.focus)
 
     def respond(evidence: Evidence) -> Answer:
-        return respond_to(evidence, chat_model, settings)
+        answer = respond_to(evidence, chat_model, settings)
+        if answer.abstained and evidence.focus_reason == "follow-up":
+            # The previous answer's documents come first, not only: "And the price?" may be in another.
+            wider = searcher.retrieve(evidence.question, evidence.query)
+            retry = respond_to(wider, chat_model, settings)
+            if not retry.abstained:
+                return retry
+        return dataclasses.replace(answer, focus=evidence.focus)
 
     # Plain RunnableLambdas, not RunnablePassthrough.assign: assign runs as a parallel step and starts a
     # thread pool per question, which costs more than the search itself.
@@ -137,6 +153,38 @@ def clean_question(question: Any, max_chars: int) -> str:
             "The question is empty: type a question about the article, e.g. 'What is it about?'"
         )
     return text
+
+
+_MAX_DOCUMENT_NAMES = 100
+_MAX_NAME_CHARS = 500
+
+
+def clean_documents(documents: Any) -> tuple[str, ...]:
+    """The document names a caller chose (one name or a list of names), cleaned; bad input raises."""
+    if documents is None:
+        return ()
+    if isinstance(documents, str):
+        documents = [documents]
+    if not isinstance(documents, Sequence) or isinstance(documents, bytes):
+        raise BadQuestionError(
+            "documents must be a list of document names (file names or titles), "
+            f"not {type(documents).__name__}."
+        )
+    if len(documents) > _MAX_DOCUMENT_NAMES:
+        raise BadQuestionError(
+            f"At most {_MAX_DOCUMENT_NAMES} documents can be chosen; {len(documents):,} were given."
+        )
+    names = []
+    for name in documents:
+        if not isinstance(name, str) or len(name) > _MAX_NAME_CHARS:
+            raise BadQuestionError(
+                f"Each document is named by a string of at most {_MAX_NAME_CHARS} characters "
+                "(its file name, title, site or author)."
+            )
+        name = " ".join(_CONTROL.sub(" ", name).split())
+        if name:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def normalise_history(history: Any, settings: Settings) -> tuple[Message, ...]:

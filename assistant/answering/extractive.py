@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answering.about import about_document
+from assistant.answering.about import about_document, asks_about_document, names_no_topic
 from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate, candidates
 from assistant.answering.reader import shared_reader
@@ -199,6 +199,8 @@ def abstention(
 def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     """The default, LLM-free answer: the best-matching sentences, quoted, or an abstention."""
     question, n_sources = evidence.question, evidence.documents
+    if n_sources > 1 and asks_about_document(question) and (evidence.focus or names_no_topic(question)):
+        return each_document(evidence)  # "Who wrote the article?" with several: never one at random
     if evidence.about:
         picks = about_document(question, evidence.about)
         if picks is None:  # asks for the byline or date of a document that has none
@@ -228,6 +230,43 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
         return abstention(question, n_sources, related=ranked[:1], confidence=sure)
     chosen = choose(ranked, settings.answer_chars, question)
     return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure)
+
+
+def each_document(evidence: Evidence) -> Answer:
+    """A question about "the article" asked of several documents: one line per document, each with
+    its citation; past a handful, the closest documents and a request to pick one."""
+    question = evidence.question
+    if evidence.documents > len(evidence.scope):
+        names = "; ".join(f"{d.title} ({d.source})" for d in evidence.scope)
+        return Answer(
+            question=question,
+            text=f"That depends on the document: {evidence.documents:,} are indexed. Name the one you mean "
+            "(its site, author, file name or headline words) or pick it in the documents list. "
+            f"Closest to your question: {names}.",
+            citations=(),
+            abstained=True,
+        )
+    lines: list[str] = []
+    citations = []
+    for info in evidence.scope:
+        picks = about_document(question, info)
+        # Label each line with its file when the headline is what is asked, else with the headline.
+        label = (
+            info.source
+            if picks and all(h.kind == "header" and h.title == h.sentence_text(i) for h, i in picks)
+            else info.title
+        )
+        if not picks:
+            lines.append(f"{label}: doesn't say.")
+            continue
+        quotes = []
+        for hit, i in picks:
+            citations.append(hit.cite(i, len(citations) + 1, 1.0))
+            quotes.append(f"{readable(hit.sentence_text(i))} [{len(citations)}]")
+        lines.append(f"{label}: {' '.join(quotes)}")
+    if not citations:
+        return abstention(question, evidence.documents)
+    return Answer(question=question, text="\n".join(lines), citations=tuple(citations), abstained=False)
 
 
 def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Settings) -> Answer:

@@ -11,19 +11,27 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from assistant.answering.focus import Focus, chosen_documents, compact, named_documents
+from assistant.answering.followup import is_follow_up
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
 from assistant.indexing.store import Generation
 from assistant.ingest.lexical import BM25, tokens
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy as np
 
     from assistant.indexing.embedding import Embedder
     from assistant.indexing.store import Store
 
+Message = dict[str, str]
+
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
 _PAGE = 2000
+#: A question about "the article" is answered for each document in scope up to this many.
+SCOPE_MAX = 5
 
 
 class Corpus:
@@ -49,6 +57,13 @@ class Corpus:
             [f"{m.get('title', '')} {t}" for m, t in zip(self.metadata, self.texts, strict=True)]
         )
         self.sources = {m["source"] for m in self.metadata}
+        #: Each document's manifest entry (title, site, author, date): what a question may name it by.
+        self.catalog: dict[str, dict[str, Any]] = {
+            s: e for s, e in generation.manifest.get("documents", {}).items() if s in self.sources
+        }
+        self.passages_of: dict[str, list[int]] = {}
+        for i, m in enumerate(self.metadata):
+            self.passages_of.setdefault(m["source"], []).append(i)
 
     def hit(self, i: int, score: float, dense: float) -> PassageHit:
         """The PassageHit for passage number ``i``."""
@@ -73,6 +88,11 @@ class Corpus:
         if i is None or self.metadata[i].get("kind") != "header":
             return None
         return self.hit(i, 0.0, 0.0)
+
+    def info(self, source: str) -> DocumentInfo:
+        """What an answerer may say about ``source`` itself: its title, header passage and lead."""
+        title = str(self.catalog.get(source, {}).get("title") or source)
+        return DocumentInfo(source, title, self.header(source), self.lead(source))
 
     def lead(self, source: str) -> PassageHit | None:
         """The first body passage of ``source``: where a news story says what it is about."""
@@ -110,17 +130,59 @@ class Searcher:
         """The question's vector."""
         return self.embedder.encode([text])[0]
 
-    def retrieve(self, question: str, query: str) -> Evidence:
-        """All the evidence an answerer needs for ``question``, found by searching for ``query``."""
-        vector = self.embed_query(query)
-        passages = self.search(query, self.settings.top_k, vector)
+    def focus(self, question: str, history: Sequence[Message] = (), chosen: Sequence[str] = ()) -> Focus:
+        """The documents ``question`` is about (focus.py): chosen, named, or the previous answer's."""
         _, corpus = self.corpus()
+        if chosen:
+            return Focus(chosen_documents(chosen, corpus.catalog), "chosen")
+        named = named_documents(question, corpus.catalog)
+        if named:
+            return Focus(named, "named")
+        if len(corpus.catalog) > 1 and is_follow_up(question):
+            replies = [m["content"] for m in history if m["role"] == "assistant"]
+            quoted = self.quoted_sources(replies[-1]) if replies else ()
+            if 0 < len(quoted) < len(corpus.catalog):
+                return Focus(quoted, "follow-up")
+        return Focus()
+
+    def quoted_sources(self, message: str) -> tuple[str, ...]:
+        """The documents whose sentences ``message`` (an earlier answer) quotes word for word."""
+        _, corpus = self.corpus()
+        folded = compact(message)
+        if len(folded) < 20 or not corpus.ids:
+            return ()
+        scores = corpus.bm25.scores(tokens(message[:4000]))
+        found: set[str] = set()
+        for i in sorted(scores, key=scores.__getitem__, reverse=True)[:12]:
+            hit = corpus.hit(i, 0.0, 0.0)
+            if hit.source in found:
+                continue
+            for k in range(len(hit.sentences)):
+                quote = compact(hit.sentence_text(k))
+                if len(quote) >= 12 and quote in folded:
+                    found.add(hit.source)
+                    break
+        return tuple(sorted(found))
+
+    def retrieve(self, question: str, query: str, focus: Focus | None = None) -> Evidence:
+        """All the evidence an answerer needs for ``question``, found by searching for ``query``
+        within ``focus`` (every document when it is empty)."""
+        focus = focus or Focus()
+        vector = self.embed_query(query)
+        passages = self.search(query, self.settings.top_k, vector, sources=focus.sources)
+        _, corpus = self.corpus()
+        in_scope = list(focus.sources) or sorted(corpus.sources)
         about = None
-        if passages:
+        if len(in_scope) == 1:
+            about = corpus.info(in_scope[0])
+        elif passages:
             # The document a question about "the article" means is the one its topic words find: a
             # header passage can rank first on "published" or "by" alone, whatever the story.
-            source = next((p.source for p in passages if p.kind != "header"), passages[0].source)
-            about = DocumentInfo(source, corpus.header(source), corpus.lead(source))
+            about = corpus.info(next((p.source for p in passages if p.kind != "header"), passages[0].source))
+        scope: tuple[DocumentInfo, ...] = ()
+        if len(in_scope) > 1:
+            ranked = list(dict.fromkeys([p.source for p in passages if p.kind != "header"] + in_scope))
+            scope = tuple(corpus.info(s) for s in ranked[:SCOPE_MAX])
         bm25 = corpus.bm25
         return Evidence(
             question=question,
@@ -130,20 +192,41 @@ class Searcher:
             vectors=tuple(self.sentence_vectors(hit) for hit in passages),
             idf={t: bm25.idf(t) for t in tokens(query) if bm25.known(t)},
             about=about,
-            documents=len(corpus.sources),
+            documents=len(in_scope),
+            focus=focus.sources,
+            focus_reason=focus.reason,
+            scope=scope,
         )
 
-    def search(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[PassageHit]:
-        """The ``k`` best passages for ``query`` by reciprocal-rank fusion of dense and BM25 ranks."""
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        vector: np.ndarray | None = None,
+        *,
+        sources: Sequence[str] = (),
+    ) -> list[PassageHit]:
+        """The ``k`` best passages for ``query`` by reciprocal-rank fusion of dense and BM25 ranks,
+        from the documents ``sources`` only when it is given (a Chroma ``where`` filter, not a
+        post-filter: the best ``k`` of those documents, however the others rank)."""
         k = k or self.settings.top_k
         generation, corpus = self.corpus()
-        if not corpus.ids:
+        allowed = [i for s in sources for i in corpus.passages_of.get(s, ())]
+        if not corpus.ids or (sources and not allowed):
             return []
         vector = self.embed_query(query) if vector is None else vector
-        depth = min(len(corpus.ids), max(3 * k, 10))
-        found = generation.passages.query(query_embeddings=[vector], n_results=depth, include=["distances"])
+        depth = min(len(allowed) if sources else len(corpus.ids), max(3 * k, 10))
+        where = None
+        if sources:
+            where = {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
+        found = generation.passages.query(
+            query_embeddings=[vector], n_results=depth, include=["distances"], where=where
+        )
         dense = {pid: 1.0 - dist for pid, dist in zip(found["ids"][0], found["distances"][0], strict=True)}
         lexical = corpus.bm25.scores(tokens(query))
+        if sources:
+            keep = set(allowed)
+            lexical = {i: v for i, v in lexical.items() if i in keep}
         lexical_rank = sorted(lexical, key=lexical.__getitem__, reverse=True)[:depth]
         fused: dict[int, float] = {}
         for rank, pid in enumerate(dense):

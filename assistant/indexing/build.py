@@ -46,6 +46,8 @@ class IndexedDocument:
     date: str | None
     passages: int
     author: str | None = None
+    #: The outlet or site the document names for itself ("Reuters", "Nature"), when it names one.
+    site: str | None = None
 
 
 def index_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -135,7 +137,7 @@ def indexed_documents(
     if generation is None:
         return ()
     return tuple(
-        IndexedDocument(source, d["title"], d.get("date"), d["passages"], d.get("author"))
+        IndexedDocument(source, d["title"], d.get("date"), d["passages"], d.get("author"), d.get("site"))
         for source, d in sorted(generation.manifest["documents"].items())
     )
 
@@ -230,6 +232,7 @@ def _embed_documents(
             "title": doc.title,
             "date": doc.date,
             "author": doc.author,
+            "site": doc.site,
             "passages": len(passages),
             "sentences": sum(len(p.sentences) for p in passages),
         }

@@ -72,6 +72,8 @@ class DocumentInfo:
     """What an answerer may say about a document itself: its header passage and its lead."""
 
     source: str
+    #: The document's headline (or, without one, its file name as a title).
+    title: str
     #: The title/date/byline passage, when the document has one.
     header: PassageHit | None
     #: The first body passage: where a news story says what it is about.
@@ -96,5 +98,13 @@ class Evidence:
     idf: Mapping[str, float]
     #: The document of the best passage (for questions about the article itself).
     about: DocumentInfo | None
-    #: How many documents the index holds (answers say "the article" or "the documents").
+    #: How many documents the question was asked of: the focus, or the whole index (answers say
+    #: "the article" or "the documents").
     documents: int
+    #: The documents the search was narrowed to (empty: every document) and why: "chosen" by the
+    #: user, "named" in the question, "follow-up" (the previous answer's documents), or "".
+    focus: tuple[str, ...] = ()
+    focus_reason: str = ""
+    #: With several documents in scope: each one's header and lead (at most five, the best-retrieved
+    #: first), so a question about "the article" can be answered for each instead of for one at random.
+    scope: tuple[DocumentInfo, ...] = ()

@@ -26,12 +26,12 @@ from assistant.ingest.blocks import (
     paragraphs_of,
     verdict,
 )
-from assistant.ingest.doc_meta import find_byline, find_credit, find_date, front_matter_fields
+from assistant.ingest.doc_meta import find_byline, find_credit, find_date, find_outlet, front_matter_fields
 from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
 #: rebuilds instead of mixing two readings.
-CLEANER_VERSION = "5"
+CLEANER_VERSION = "6"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class SeedDocument:
     author: str | None = None  # the byline's names, when the page has one
     author_span: Span | None = None
     date_iso: str | None = None  # the date as YYYY-MM-DD
+    #: The outlet or site the document names for itself (HTML site name, a dateline's "(Reuters)").
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class KnownMeta:
     date_iso: str | None = None
     left_out: tuple[str, ...] = ()  # shown blocks the page's extractor left out (Reading.left_out)
     pages: tuple[int, ...] = ()  # a PDF's page starts in the text (Reading.pages)
+    site: str | None = None  # the site name the page gives (og:site_name, its host, a PDF title's tail)
 
 
 #: No-break, thin and other fixed-width spaces (U+00A0, U+2002..U+200A, U+202F), read as a plain space.
@@ -164,9 +167,11 @@ def read_document(
     title = title or known.title or _title_from_name(source)
     author = _clean(view[author_span[0] : author_span[1]]) if author_span else known.author
     date = _clean(view[date_span[0] : date_span[1]]) if date_span else None
+    front = paras[0].span if paras and paras[0].marker == "---" else None
+    site = known.site or find_outlet(view, tuple(body), front)
     doc = SeedDocument(
         source, text, title, title_span, date, date_span, tuple(body), digest, author, author_span,
-        date_iso if date else None,
+        date_iso if date else None, site,
     )  # fmt: skip
     return Reading(doc, tuple(blocks))
 

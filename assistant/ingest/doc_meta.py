@@ -121,3 +121,62 @@ def front_matter_fields(text: str, span: Span) -> dict[str, Span]:
         if b > a and match.group("key").lower() not in fields:
             fields[match.group("key").lower()] = (a, b)
     return fields
+
+
+# A wire or outlet dateline at the start of a story: "LONDON (Reuters) -", "WASHINGTON (AP) —".
+_DATELINE_OUTLET = re.compile(r"^[^\n()]{0,60}?\((?P<outlet>[A-Z][\w&.' ]{0,30}?)\)\s*[-–—:]", re.M)
+# Front-matter fields naming the publisher, or a URL whose host does.
+_OUTLET_FIELD_RE = re.compile(
+    r"^(?P<key>site_?name|site|publisher|source|outlet|publication|url|link|canonical_url|feed)"
+    r"[ \t]*:[ \t]*['\"]?(?P<value>[^'\"\n]+?)['\"]?[ \t]*$",
+    re.I | re.M,
+)
+_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\d?\.|m\.|amp\.)?(?P<host>[^/:?#\s]+)", re.I)
+# The second-level label of a host: "vancouversun" in www.vancouversun.com, "bbc" in bbc.co.uk.
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu"}
+
+
+def site_of_host(host: str) -> str | None:
+    """The publisher's name a host gives: "pressgazette.co.uk" -> "pressgazette", "DW.COM" -> "DW"."""
+    labels = [x for x in host.strip().strip(".").split(".") if x]
+    if len(labels) < 2:
+        return None
+    labels = labels[:-1]  # the top-level domain
+    if len(labels) >= 2 and labels[-1].lower() in _SECOND_LEVEL:
+        labels = labels[:-1]
+    return labels[-1] or None
+
+
+def clean_site(name: str | None) -> str | None:
+    """A site name as a reader says it: a bare domain becomes its name ("DW.COM" -> "DW")."""
+    if not name:
+        return None
+    name = " ".join(name.split()).strip(" |-–—")
+    if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", name):
+        return site_of_host(name)
+    return name or None
+
+
+def find_outlet(text: str, spans: tuple[Span, ...], front: Span | None = None) -> str | None:
+    """The outlet a text names for itself: a front-matter field, or a wire dateline "(Reuters) -".
+
+    Only the text's own words count (never a list of known outlets): the publisher's field in a
+    Markdown export, the host of its URL field, or the parenthesised name in the first paragraphs'
+    dateline.
+    """
+    if front is not None:
+        found: dict[str, str] = {}
+        for match in _OUTLET_FIELD_RE.finditer(text, front[0], front[1]):
+            found.setdefault(match.group("key").lower().replace("_", ""), match.group("value").strip())
+        for key in ("sitename", "site", "publisher", "outlet", "publication", "source"):
+            if key in found and not _HOST.match(found[key]):
+                return clean_site(found[key])
+        for key in ("url", "canonicalurl", "link", "feed", "source"):
+            host = _HOST.match(found.get(key, ""))
+            if host:
+                return site_of_host(host.group("host"))
+    for a, b in spans[:3]:
+        match = _DATELINE_OUTLET.match(text, a, min(b, a + 120))
+        if match:
+            return match.group("outlet").strip()
+    return None

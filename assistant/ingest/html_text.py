@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from assistant.ingest.doc_meta import DATE_RE, parse_date, written_date
+from assistant.ingest.doc_meta import DATE_RE, clean_site, parse_date, site_of_host, written_date
 
 _SKIP_TAGS = {
     "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",
@@ -38,6 +38,8 @@ class HtmlPage:
     date_iso: str | None
     #: The page's shown blocks (menus, footers, asides, ads) that are not in ``text``, for `inspect`.
     left_out: tuple[str, ...] = ()
+    #: The site's name as the page gives it (og:site_name, else its host): "Nature", "DW".
+    site: str | None = None
 
 
 # What a browser never shows. Menus, footers and asides (_SKIP_TAGS) are shown: they count as left out.
@@ -125,7 +127,8 @@ def extract_page(raw_html: str) -> HtmlPage:
     written = _date_as_written(visible + "\n" + _tagless(raw_html), iso) if iso else ""
     head = [title or "", _byline_as_written(visible, author) if author else "", written]
     text = "\n\n".join([h for h in head if h] + lines) + "\n"
-    return HtmlPage(text, title, author, iso, _left_out(raw_html, text))
+    site = clean_site(found.sitename) or (site_of_host(found.hostname) if found.hostname else None)
+    return HtmlPage(text, title, author, iso, _left_out(raw_html, text), site)
 
 
 def _byline_as_written(visible: str, author: str) -> str:

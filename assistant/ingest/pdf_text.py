@@ -18,6 +18,7 @@ blocks). Pages start where ``PdfText.pages`` says, so a citation can name its pa
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -43,6 +44,8 @@ class PdfText:
     text: str
     pages: tuple[int, ...]
     title: str | None
+    #: The site a browser print names in its title ("Headline | Nature" -> "Nature").
+    site: str | None = None
 
 
 def read_pdf(data: bytes) -> PdfText:
@@ -74,7 +77,14 @@ def read_pdf(data: bytes) -> PdfText:
         raise NotText(
             "no text layer (a scan or images only): OCR it first, e.g. with ocrmypdf, and add the result"
         )
-    return _assemble(pages, _headline(str(title)) if title else None)
+    text = _assemble(pages, _headline(str(title)) if title else None)
+    return dataclasses.replace(text, site=_site(str(title)) if title else None)
+
+
+def _site(title: str) -> str | None:
+    """The site part of a printed page's title, "Headline | Section | Site" -> "Site", if it has one."""
+    parts = [p.strip() for p in re.split(r"\s+[|–—]\s+", title) if p.strip()]
+    return parts[-1] if len(parts) >= 2 and len(parts[-1]) <= 40 else None
 
 
 def _headline(title: str) -> str | None:

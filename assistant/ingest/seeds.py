@@ -223,7 +223,7 @@ def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
     try:
         if raw.suffix == ".pdf":
             pdf = read_pdf(raw.data)
-            return pdf.text, KnownMeta(title=pdf.title, pages=pdf.pages)
+            return pdf.text, KnownMeta(title=pdf.title, pages=pdf.pages, site=pdf.site)
         if raw.suffix == ".docx":
             return read_docx(raw.data), None
         text = decode(raw.data, raw.suffix)
@@ -233,7 +233,7 @@ def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
         return SeedProblem(raw.source, "empty file")
     if raw.suffix in HTML_SUFFIXES:
         page = extract_page(text)
-        return page.text, KnownMeta(page.title, page.author, page.date_iso, page.left_out)
+        return page.text, KnownMeta(page.title, page.author, page.date_iso, page.left_out, site=page.site)
     return text, None
 
 

@@ -1,0 +1,180 @@
+"""Focus: which of the indexed documents a question is about.
+
+With several documents in one chat, a question is narrowed to some of them, in this order:
+
+1. the user's **choice** (``documents=[...]``, the web picker, ``--document``), matched by file
+   name, title, site or author;
+2. a document the question **names** when it speaks of a document ("the Reuters story", "the
+   Guardian piece", "the article by Jane Doe", "the Federer Dubai story"): its outlet or site, its
+   author, its file name, or words of its headline. Names come from the documents themselves
+   (their site name, dateline, byline, title and file name), never from a list in the code;
+3. for a **follow-up**, the documents the previous answer quoted (worked out in retrieval.py);
+4. otherwise none: every document, as with one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from assistant.errors import UnknownDocumentError
+from assistant.ingest.lexical import tokens
+
+#: Words that make a question speak of a document rather than of the news in it.
+_DOCUMENT_NOUN = re.compile(
+    r"\b(?:article|story|stories|piece|report|page|post|column|op-?ed|document|file|coverage|"
+    r"editorial|feature|interview|write-?up|blog)s?\b|\baccording to\b|\b\w+(?:'s|’s) (?:take|account)\b",
+    re.I,
+)
+_WORD = re.compile(r"[\w][\w.'’&-]*")
+_MAX_NGRAM = 4
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The documents a question is narrowed to (empty: every document) and why."""
+
+    sources: tuple[str, ...] = ()
+    #: "chosen" (by the user), "named" (in the question), "follow-up" (the previous answer's), or "".
+    reason: str = ""
+
+
+def compact(text: str) -> str:
+    """A name as letters and digits only, lower case: "Press Gazette" and "pressgazette" are one name."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _people(author: str | None) -> list[str]:
+    """The separate names in a byline's names: "Dean Yates and Robert Birsel" -> two names."""
+    if not author:
+        return []
+    return [p.strip() for p in re.split(r"\s*(?:,|;|\band\b|&)\s*", author) if p.strip()]
+
+
+def aliases(source: str, entry: Mapping[str, Any]) -> set[str]:
+    """The compact names a document goes by: its site, its authors (and their surnames), its file."""
+    names = {source, PurePosixPath(source).name, PurePosixPath(source).stem}
+    site = entry.get("site") or ""
+    if site:
+        names |= {site, re.sub(r"^the\s+", "", site, flags=re.I)}
+    for person in _people(entry.get("author")):
+        names.add(person)
+        parts = person.split()
+        if len(parts) >= 2 and len(parts[-1]) >= 3:
+            names.add(parts[-1])  # "the Gibney article"
+    return {c for c in map(compact, names) if len(c) >= 2}
+
+
+def describing_words(source: str, entry: Mapping[str, Any]) -> set[str]:
+    """The stemmed words that describe a document: its headline, file name, site and authors."""
+    stem = re.sub(r"[_.-]+", " ", PurePosixPath(source).stem)
+    return set(
+        tokens(" ".join([entry.get("title") or "", stem, entry.get("site") or "", entry.get("author") or ""]))
+    )
+
+
+def speaks_of_a_document(question: str) -> bool:
+    """True when the question refers to a document ("the Reuters story", "according to Nature")."""
+    return bool(_DOCUMENT_NOUN.search(question))
+
+
+def named_documents(question: str, catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """The documents ``question`` names, or () when it names none (see the module docstring)."""
+    if len(catalog) < 2:
+        return ()
+    folded = " ".join(question.lower().split())
+    titled = [
+        s
+        for s, e in catalog.items()
+        if len(e.get("title") or "") >= 12 and " ".join(str(e["title"]).lower().split()) in folded
+    ]
+    if titled:  # the whole headline, pasted
+        return tuple(sorted(titled))
+    words = [m.group().rstrip(".'’") for m in _WORD.finditer(question)]
+    # A file name is a name wherever it is written; an outlet or author only when the question speaks
+    # of a document: "How many deals has Reuters signed?" may be about a story that mentions Reuters.
+    by_alias = _alias_matches(words, catalog, files_only=not speaks_of_a_document(question))
+    if by_alias:
+        return by_alias
+    if not speaks_of_a_document(question):
+        return ()
+    return _headline_matches(question, catalog)
+
+
+def _alias_matches(
+    words: list[str], catalog: Mapping[str, Mapping[str, Any]], *, files_only: bool
+) -> tuple[str, ...]:
+    names = {
+        s: ({compact(s), compact(PurePosixPath(s).name)} if files_only else aliases(s, e))
+        for s, e in catalog.items()
+    }
+    lower_case = not any(w[:1].isupper() for w in words[1:])
+    found: set[str] = set()
+    for n in range(_MAX_NGRAM, 0, -1):
+        for i in range(len(words) - n + 1):
+            if not lower_case and not _whole_name(words, i, i + n):
+                continue
+            key = compact(" ".join(words[i : i + n]))
+            hits = {s for s, keys in names.items() if key in keys}
+            if hits and len(hits) < len(catalog):  # a name every document shares names none of them
+                found |= hits
+        if found:
+            break  # the longest name wins: "Vancouver Sun" before "Sun"
+    return tuple(sorted(found))
+
+
+def _whole_name(words: list[str], i: int, j: int) -> bool:
+    """Is ``words[i:j]`` a whole name, not part of a longer one ("Reuters" in "Thomson Reuters")?"""
+
+    def capital(k: int) -> bool:
+        return 0 < k < len(words) and words[k][:1].isupper()
+
+    return not capital(i - 1) and not capital(j)
+
+
+def _headline_matches(question: str, catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """The documents whose headline (or file name) shares the rarest words with the question."""
+    described = {s: describing_words(s, e) for s, e in catalog.items()}
+    df: dict[str, int] = {}
+    for words in described.values():
+        for w in words:
+            df[w] = df.get(w, 0) + 1
+    n = len(catalog)
+    asked = set(tokens(_DOCUMENT_NOUN.sub(" ", question)))
+    scores = {
+        s: sum(math.log((n + 1) / (df[w] + 0.5)) for w in asked & words if df[w] < n)
+        for s, words in described.items()
+    }
+    best = max(scores.values(), default=0.0)
+    if best <= 0:
+        return ()
+    return tuple(sorted(s for s, v in scores.items() if v >= best - 1e-9))
+
+
+def chosen_documents(names: Sequence[str], catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """The indexed documents the user chose by ``names`` (file name, title, site or author).
+
+    Raises UnknownDocumentError naming what was not found and what is indexed.
+    """
+    chosen: set[str] = set()
+    for name in names:
+        key = compact(str(name))
+        hits = {
+            s
+            for s in catalog
+            if key in (compact(s), compact(PurePosixPath(s).name), compact(PurePosixPath(s).stem))
+        }
+        hits = hits or {s for s, e in catalog.items() if key and key == compact(str(e.get("title") or ""))}
+        hits = hits or {s for s, e in catalog.items() if key in aliases(s, e)}
+        if not hits:
+            listed = ", ".join(sorted(catalog)[:10]) + (", ..." if len(catalog) > 10 else "")
+            raise UnknownDocumentError(
+                f"No indexed document is called {str(name)!r}. Name one by its file name, title, site or "
+                f"author; the index holds: {listed or 'nothing'} (`assistant documents` lists them)."
+            )
+        chosen |= hits
+    return tuple(sorted(chosen))
