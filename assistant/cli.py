@@ -83,13 +83,24 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @click.option("--seeds", type=click.Path(path_type=Path), help="Seeds folder (default: seeds/).")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default: index/).")
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="NAME",
+    help="Answer from this document only: file name, title, site or author (repeatable; "
+    "`assistant documents` lists them).",
+)
 @_clean_errors
-def ask(question: str, as_json: bool, seeds: Path | None, index_dir: Path | None) -> None:
+def ask(
+    question: str, as_json: bool, seeds: Path | None, index_dir: Path | None, documents: tuple[str, ...]
+) -> None:
     """Answer QUESTION with numbered citations and their quotes."""
     from assistant import answer
 
     question = _text_argument(question, "question")
-    result = answer(question, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
+    chosen = [_text_argument(d, "document name") for d in documents] or None
+    result = answer(question, documents=chosen, settings=_settings(seeds_dir=seeds, index_dir=index_dir))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -136,6 +147,28 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
         )
 
 
+@main.command("documents")
+@click.option("--seeds", type=click.Path(path_type=Path), help="Seeds folder (default: seeds/).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@_clean_errors
+def list_documents(seeds: Path | None, index_dir: Path | None, as_json: bool) -> None:
+    """List the indexed documents: file, title, site, author, date (names `ask --document` takes)."""
+    import dataclasses
+
+    from assistant.api import indexed_documents
+
+    docs = indexed_documents(_settings(seeds_dir=seeds, index_dir=index_dir))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(d) for d in docs], indent=2, ensure_ascii=False))
+        return
+    if not docs:
+        click.echo("No index yet: run `assistant index`.")
+    for d in docs:
+        about = " · ".join(x for x in (d.site, d.author, d.date) if x)
+        click.echo(f"{d.source}\n    {d.title}" + (f"\n    {about}" if about else ""))
+
+
 @main.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -150,17 +183,18 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
 @click.option(
     "--seeds-from",
     type=click.Path(file_okay=False, path_type=Path),
-    help='Folder of the pages that questions name in "source" (default: FILE\'s folder).',
+    multiple=True,
+    help='Folder of the pages questions name in "source" or "pages" (repeatable; default: FILE\'s folder).',
 )
 @_clean_errors
 def evaluate(
-    file: Path, as_json: bool, show_misses: int, split: str, limit: int | None, seeds_from: Path | None
+    file: Path, as_json: bool, show_misses: int, split: str, limit: int | None, seeds_from: tuple[Path, ...]
 ) -> None:
     """Score the assistant on FILE: the project's JSONL question set or a SQuAD v2.0 JSON."""
     from assistant.eval.evaluate import format_misses, format_table, run_eval
 
     report = run_eval(
-        file, _settings(), split=split, limit=limit, progress=not as_json, seeds_from=seeds_from
+        file, _settings(), split=split, limit=limit, progress=not as_json, seeds_from=list(seeds_from) or None
     )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_table(report))
     if show_misses:

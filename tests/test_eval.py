@@ -271,13 +271,15 @@ def test_format_table_and_misses() -> None:
 def test_run_eval_jsonl_uses_given_settings_history_split_and_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    history = [{"role": "user", "content": "Earlier?"}]
+    history = [{"role": "user", "content": "Earlier?"}, {"role": "assistant", "content": "Then."}]
     lines = [{"question": f"Q{i}?", "answers": ["yes"], "history": history} for i in range(40)]
     path = write(tmp_path / "q.jsonl", "\n".join(json.dumps(x) for x in lines))
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     calls: list[tuple[str, Any, Settings]] = []
 
-    def fake_answer(question: str, *, history: Any = None, settings: Settings) -> Answer:
+    def fake_answer(
+        question: str, *, history: Any = None, documents: Any = None, settings: Settings
+    ) -> Answer:
         calls.append((question, history, settings))
         return reply("yes [1]." if question.endswith("1?") else "no.")
 
@@ -293,6 +295,66 @@ def test_run_eval_jsonl_uses_given_settings_history_split_and_limit(
         run_eval(path, settings, split="holdout", limit=0, progress=False)
 
 
+def test_run_eval_multi_document_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "pages" make one throwaway index per set (pages found in any --seeds-from folder); a user turn
+    without a reply is asked first and its real reply put in the history; "documents" reaches the
+    answerer; citing a document outside "expect_documents" counts as a wrong-document answer; a
+    follow-up's "full" form is asked alone and scored too; "kind" is counted by."""
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    a_dir.mkdir(), b_dir.mkdir()
+    (a_dir / "one.txt").write_text("One\n\nThe sky is blue.\n", encoding="utf-8")
+    (b_dir / "two.txt").write_text("Two\n\nThe grass is green.\n", encoding="utf-8")
+    pages = ["one.txt", "two.txt"]
+    lines = [
+        {"question": "Sky?", "answers": ["blue"], "pages": pages, "expect_documents": ["one.txt"], "kind": "named"},
+        {"question": "Grass?", "answers": ["green"], "pages": pages, "expect_documents": ["one.txt"], "kind": "named"},
+        {
+            "question": "And it?", "answers": ["blue"], "pages": pages, "history": [{"role": "user", "content": "Sky?"}],
+            "full": "Sky colour?", "expect_documents": ["one.txt"], "kind": "follow-up",
+        },
+        {"question": "Pick?", "answers": ["green"], "pages": ["two.txt"], "documents": ["two.txt"]},
+    ]  # fmt: skip
+    path = write(tmp_path / "q.jsonl", "\n".join(json.dumps(x) for x in lines))
+    built: list[list[str]] = []
+    calls: list[tuple[str, Any, Any]] = []
+
+    def fake_build(s: Settings) -> None:
+        built.append(sorted(p.name for p in s.seeds_dir.iterdir()))
+
+    def fake_answer(
+        question: str, *, history: Any = None, documents: Any = None, settings: Settings
+    ) -> Answer:
+        calls.append((question, history, documents))
+        if question.startswith(("Sky", "And")):
+            return reply("It is blue [1].", citation("one.txt", "The sky is blue.", 5))
+        return reply("It is green [1].", citation("two.txt", "The grass is green.", 5))
+
+    monkeypatch.setattr(evaluate, "_api", lambda: (fake_answer, fake_build))
+    report = run_eval(path, Settings(), progress=False, seeds_from=[a_dir, b_dir])
+    assert built == [["one.txt", "two.txt"], ["two.txt"]]
+    follow = [c for c in calls if c[0] == "And it?"]
+    assert follow == [
+        (
+            "And it?",
+            [{"role": "user", "content": "Sky?"}, {"role": "assistant", "content": "It is blue [1]."}],
+            None,
+        )
+    ]
+    assert ("Pick?", None, ["two.txt"]) in calls and any(
+        c[0] == "Sky colour?" and c[1] is None for c in calls
+    )
+    assert (
+        report.document_questions == 3 and report.wrong_documents == 1 and report.wrong_document_rate == 1 / 3
+    )
+    assert report.follow_ups == 1 and report.follow_up_correct == 1 and report.full_correct == 1
+    assert report.by_kind == {"named": [2, 2], "follow-up": [1, 1]}
+    table = format_table(report)
+    assert "wrong-document answers" in table and "33.3%  (1/3)" in table and "correct, follow-up" in table
+    assert "expected documents: one.txt; cited: two.txt" in format_misses(report, 5)
+    with pytest.raises(AssistantError, match="not found in"):
+        run_eval(path, Settings(), progress=False, seeds_from=[a_dir])
+
+
 def test_run_eval_squad_indexes_a_temporary_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "dev.json", squad(("Zorbania", ZORBANIA, [qa("Capital?", "Veltmark")])))
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index", chroma_host="db.example")
@@ -302,7 +364,9 @@ def test_run_eval_squad_indexes_a_temporary_copy(tmp_path: Path, monkeypatch: py
         assert next(p.read_text(encoding="utf-8") for p in s.seeds_dir.iterdir()).startswith("Zorbania\n\n")
         built.append(s)
 
-    def fake_answer(question: str, *, history: Any = None, settings: Settings) -> Answer:
+    def fake_answer(
+        question: str, *, history: Any = None, documents: Any = None, settings: Settings
+    ) -> Answer:
         assert settings is built[0]
         return reply(
             "Veltmark [1].",

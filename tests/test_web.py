@@ -5,6 +5,7 @@ test_web_browser.py, the MCP server and the API error contract in test_web_mcp.p
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -144,14 +145,16 @@ def test_untrusted_text_is_escaped_everywhere() -> None:
 def fake_backend(answers: dict[str, list[Answer]], seen: list[object]) -> Backend:
     """A Backend whose answerer replays given answers (the real one is used by the app tests)."""
 
-    def stream(question: str, history: list[dict[str, str]]) -> object:
+    def stream(question: str, history: list[dict[str, str]], documents: object = None) -> object:
         seen.append(history)
+        if documents:
+            seen.append(("documents", documents))
         if not question.strip():
             raise BadQuestionError("The question is empty.")
         yield from answers[question]
 
     return Backend(
-        answer=lambda q, h: next(iter(stream(q, h))),
+        answer=lambda q, h, d=None: next(iter(stream(q, h, d))),
         stream=stream,
         search=lambda q, k: [],
         documents=lambda: (),
@@ -189,6 +192,25 @@ def test_chat_answers_at_once_and_remembers_answers_as_data() -> None:
     ]
     assert "gone" not in chunks[-1][1] and shown in chunks[-1][1]  # memory keeps only what is shown
     assert list(respond(" ", [], {}, backend)) == [(render_error("The question is empty."), {})]
+
+
+def test_chat_passes_the_picked_documents_and_names_the_documents_used() -> None:
+    two = (
+        Citation(1, "a.html", "Telescope opens", "It opened.", 0, 10, 0.9),
+        Citation(2, "b.txt", "Plane found", "It was found.", 0, 13, 0.9),
+    )
+    result = answer("It opened. [1] It was found. [2]", two)
+    seen: list[object] = []
+    backend = fake_backend({"Q?": [result]}, seen)
+    ((shown, _),) = respond("Q?", [], {}, backend, ["a.html", 3], several=True)  # type: ignore[list-item]
+    assert ("documents", ["a.html"]) in seen  # what is not a name is dropped
+    assert 'data-kind="used">From: <span title="a.html">Telescope opens</span> · ' in shown
+    ((alone, _),) = respond("Q?", [], {}, backend)
+    assert 'data-kind="used"' not in alone  # one document: nothing to say
+    narrowed = dataclasses.replace(answer("The article doesn't say."), abstained=True, focus=("a.html",))
+    assert "Asked of: " in render_answer(narrowed, name_documents=True)
+    per_line = render_answer(answer("A: x [1]\nB: y [2]", two))
+    assert "A\\: x" in per_line and "\n\nB\\: y" in per_line  # each document on its own line
 
 
 # --- documents -------------------------------------------------------------------------------------

@@ -254,3 +254,44 @@ def test_documents_tab_adds_and_rebuilds_without_restart(tmp_path: Path, page: o
         expect(message.locator("mark.nw-quote", has_text="$2.3 million")).to_have_count(1)
         expect(message.locator(".nw-cite-head").first).to_contain_text("Riverside Library Reopens")
         assert page.outside == []
+
+
+def test_the_document_picker_narrows_the_answer(tmp_path: Path, browser: object) -> None:
+    """Three documents: a question about "the article" is answered for each, and picking one
+    document in the picker narrows the next answer to it (and says so)."""
+    from playwright.sync_api import expect
+
+    documents = {SEED.name: SEED.read_text(encoding="utf-8"), "library.txt": LIBRARY, "hotels.txt": HOTELS}
+    with serve(tmp_path, documents) as (url, _):
+        for viewport, name in (({"width": 1280, "height": 1000}, "desktop"), (PHONE, "phone")):
+            page = new_page(browser, viewport)
+            try:
+                page.goto(url)
+                picker = page.locator("#nw-focus")
+                expect(picker).to_be_visible()
+                every = ask(page, "When was it published?")
+                expect(every).to_contain_text("March 2, 2022")
+                expect(every).to_contain_text("2020")
+                expect(every.locator(".nw-used")).to_contain_text("Riverside Library Reopens")
+                expect(every.locator(".nw-used")).to_contain_text(TITLE)
+
+                picker.locator("input").click()
+                page.get_by_role("option", name="Riverside Library Reopens After Flood Repairs").click()
+                page.keyboard.press("Escape")
+                expect(picker).to_contain_text("Riverside Library")
+                narrowed = ask(page, "When was it published?")
+                expect(narrowed).to_contain_text("March 2, 2022")
+                expect(narrowed).not_to_contain_text("2020")
+                expect(narrowed.locator(".nw-used")).to_have_text(
+                    "From: Riverside Library Reopens After Flood Repairs"
+                )
+                cost = ask(page, "How much did the repairs cost?")
+                expect(cost).to_contain_text("$2.3 million")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], f"the page scrolls sideways ({width} px)"
+                if name == "desktop":
+                    page.set_viewport_size({"width": 1280, "height": 2000})
+                screenshot(page, f"web-document-picker-{name}.png")
+                assert page.outside == [], f"the page reached beyond this machine: {page.outside}"
+            finally:
+                page.context.close()

@@ -47,6 +47,10 @@ async def _mcp_session(url: str) -> dict:
             },
         )
         out["bad"] = await session.call_tool("ask", {"question": "   "})
+        out["chosen"] = await session.call_tool(
+            "ask", {"question": "When was it published?", "documents": [SEED.name]}
+        )
+        out["unknown"] = await session.call_tool("ask", {"question": "Who?", "documents": ["Daily Bugle"]})
         out["search"] = await session.call_tool("search", {"query": "PAC-3 missiles", "k": 2})
         out["documents"] = await session.call_tool("list_documents", {})
     return out
@@ -65,7 +69,8 @@ def test_mcp_tools_answer_with_checkable_quotes_and_fail_cleanly(mcp_app: str) -
     ask = tools["ask"]
     assert "exact" in ask.description and "citations" in ask.description
     assert ask.inputSchema["required"] == ["question"]
-    assert set(ask.inputSchema["properties"]) == {"question", "history"}
+    assert set(ask.inputSchema["properties"]) == {"question", "history", "documents"}
+    assert "list_documents" in ask.inputSchema["properties"]["documents"]["description"]
     assert ask.inputSchema["properties"]["question"]["description"]
     assert tools["search"].inputSchema["properties"]["k"]["type"] == "integer"
 
@@ -83,12 +88,18 @@ def test_mcp_tools_answer_with_checkable_quotes_and_fail_cleanly(mcp_app: str) -
     bad = out["bad"]
     assert bad.isError
     assert EMPTY_MESSAGE in bad.content[0].text
+    chosen = _json(out["chosen"])
+    assert chosen["focus"] == [SEED.name] and "2020" in chosen["text"]
+    assert (
+        out["unknown"].isError
+        and "No indexed document is called 'Daily Bugle'" in out["unknown"].content[0].text
+    )
 
     passages = _json(out["search"])
     assert 1 <= len(passages) <= 2 and any("PAC-3" in p["text"] for p in passages)
     documents = _json(out["documents"])
     assert [(d["source"], d["title"]) for d in documents] == [(SEED.name, TITLE)]
-    assert set(documents[0]) == {"source", "title", "date", "author", "passages"}
+    assert set(documents[0]) == {"source", "title", "date", "author", "site", "passages"}
     assert documents[0]["passages"] > 0 and "2020" in documents[0]["date"]
 
 
@@ -138,11 +149,14 @@ def test_bad_arguments_over_the_api_get_the_library_message(mcp_app: str) -> Non
         assert "upstream" not in str(caught.value)
     for history in (7, "How many?", [1, 2]):
         with pytest.raises(AppError, match="history must be a list of"):
-            client.predict("How many missiles were approved?", history, api_name="/ask")
+            client.predict("How many missiles were approved?", history, None, api_name="/ask")
+    for documents in (7, SEED.name, [1]):
+        with pytest.raises(AppError, match="documents must be a list of document names"):
+            client.predict("How many missiles were approved?", None, documents, api_name="/ask")
     # A lone surrogate in the history is cleaned like one in a question (a tokenizer TypeError before).
     # gradio_client cannot encode one, so the call goes as raw JSON with the escape in it.
     turns = [{"role": "user", "content": "How many missiles \ud800 were approved?"}]
-    data = _gradio_raw(mcp_app, "ask", ["How much are they worth?", turns])
+    data = _gradio_raw(mcp_app, "ask", ["How much are they worth?", turns, None])
     assert not data["abstained"] and "1.405" in data["text"]
 
 

@@ -1,9 +1,14 @@
 """Eval datasets: the project's JSONL question files and SQuAD v2.0 JSON, read and validated.
 
 JSONL: one ``{"question", "answers": [...]}`` or ``{"question", "unanswerable": true}`` object per
-line, with optional ``"history"`` (chat turns before it), ``"source"`` (the one page it is asked
-about) and ``"split"`` (``"tune"`` or ``"holdout"``, overriding the hash split). SQuAD: each article
-becomes one seed document in a throwaway seeds folder.
+line, with optional ``"history"`` (chat turns before it; a user turn with no reply after it is asked
+first and the assistant's real reply filled in), ``"source"`` (the one page it is asked about) or
+``"pages"`` (the pages indexed together for it), ``"documents"`` (the user's choice of documents),
+``"expect_documents"`` (where the answer must come from: citing any other is a wrong-document
+answer), ``"all_answers"`` (every answer must be in the reply), ``"full"`` (a follow-up asked in
+full, answered too, for comparison), ``"kind"`` (a label the report counts by) and ``"split"``
+(``"tune"`` or ``"holdout"``, overriding the hash split). SQuAD: each article becomes one seed
+document in a throwaway seeds folder.
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ class EvalQuestion:
     history: tuple[dict[str, str], ...] = ()
     source: str | None = None  # the one page it is asked about (its own throwaway index)
     split: str | None = None  # "tune" or "holdout": overrides the hash split
+    pages: tuple[str, ...] = ()  # the pages indexed together for it (a throwaway index per set)
+    documents: tuple[str, ...] = ()  # the documents the user chose (Assistant.answer(documents=...))
+    expect_documents: tuple[str, ...] = ()  # the documents its answer may cite
+    all_answers: bool = False  # every answer must be in the reply (one per document)
+    full: str | None = None  # for a follow-up: the same question asked in full
+    kind: str | None = None  # a label ("named", "follow-up", ...) the report counts by
+
+    @property
+    def index_pages(self) -> tuple[str, ...]:
+        """The pages its throwaway index holds: ``pages``, or its one ``source``; () for the seeds."""
+        return self.pages or ((self.source,) if self.source else ())
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,20 @@ class _Line(BaseModel):
     history: list[_Turn] = []
     source: str | None = None
     split: Literal["tune", "holdout"] | None = None
+    pages: list[str] = []
+    documents: list[str] = []
+    expect_documents: list[str] = []
+    all_answers: bool = False
+    full: str | None = None
+    kind: str | None = None
+
+    @field_validator("pages", "expect_documents")
+    @classmethod
+    def _names_are_files(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not name.strip() or ".." in name:
+                raise ValueError("each page must be a file name inside the pages folder")
+        return names
 
     @field_validator("answers")
     @classmethod
@@ -143,7 +173,21 @@ def _load_jsonl(path: Path, raw: str) -> EvalSet:
         except ValidationError as exc:
             raise AssistantError(_line_problem(where, exc.errors()[0])) from None
         history = tuple(t.model_dump() for t in item.history)
-        questions.append(EvalQuestion(item.question, tuple(item.answers), history, item.source, item.split))
+        questions.append(
+            EvalQuestion(
+                item.question,
+                tuple(item.answers),
+                history,
+                item.source,
+                item.split,
+                tuple(item.pages),
+                tuple(item.documents),
+                tuple(item.expect_documents),
+                item.all_answers,
+                item.full,
+                item.kind,
+            )
+        )
     if not questions:
         raise AssistantError(f"No questions in {path}: it is empty.")
     return EvalSet(path, "jsonl", tuple(questions))

@@ -4,9 +4,11 @@ Two formats, told apart by content: the project's JSONL (one ``{"question", "ans
 ``{"question", "unanswerable": true}`` object per line, optional ``"history"``) and SQuAD v2.0 JSON,
 whose articles become one seed document each in a throwaway seeds folder and index.
 
-A JSONL question may name its page (``"source": "file.html"``): it is then answered from an index of
-that page alone, built in a throwaway folder, the page read from ``seeds_from`` (default: the
-question file's folder). ``"split": "tune"|"holdout"`` fixes a question's half instead of the hash.
+A JSONL question may name its page (``"source": "file.html"``) or pages (``"pages": [...]``): it is
+then answered from an index of those pages alone, built in a throwaway folder, the pages read from
+the ``seeds_from`` folders (default: the question file's folder). ``"split": "tune"|"holdout"``
+fixes a question's half instead of the hash. Multi-document fields (``"documents"``,
+``"expect_documents"``, ``"full"``, ``"kind"``) are described in data.py.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def run_eval(
     split: Split = "all",
     limit: int | None = None,
     progress: bool = True,
-    seeds_from: Path | None = None,
+    seeds_from: Path | Sequence[Path] | None = None,
 ) -> EvalReport:
     """Answer every question in ``path`` (after ``split`` and ``limit``) and score the answers.
 
@@ -62,8 +64,9 @@ def run_eval(
     questions = [q for q in evalset.questions if question_in_split(q, split)][:limit]
     if not questions:
         raise AssistantError(f"No questions left in {path} with split={split} and limit={limit}.")
-    if any(q.source for q in questions):
-        return _run_per_page(path, questions, settings, split, progress, seeds_from or path.parent)
+    if any(q.index_pages for q in questions):
+        folders = [seeds_from] if isinstance(seeds_from, Path) else list(seeds_from or ())
+        return _run_per_index(path, questions, settings, split, progress, folders or [path.parent])
     answer_fn, build_index = _api()
     # ignore_cleanup_errors: Chroma may still hold files open in the temp index when we finish.
     with tempfile.TemporaryDirectory(prefix="assistant-eval-", ignore_cleanup_errors=True) as tmp:
@@ -85,50 +88,84 @@ def run_eval(
         texts: Cache = {}
         results = []
         for question in _progress(questions, progress):
-            started = time.perf_counter()
-            reply = answer_fn(question.question, history=list(question.history) or None, settings=settings)
-            results.append(score(question, reply, settings.seeds_dir, time.perf_counter() - started, texts))
+            results.append(_ask(question, answer_fn, settings, settings.seeds_dir, texts))
     return summarise(
         results, source=str(path), format=evalset.format, split=split, index_seconds=index_seconds
     )
 
 
-def _run_per_page(
-    path: Path, questions: list[EvalQuestion], settings: Settings, split: str, progress: bool, pages: Path
+def _ask(
+    question: EvalQuestion, answer_fn: Callable[..., Answer], settings: Settings, seeds: Path, texts: Cache
+) -> QuestionResult:
+    """Ask one question as a user would (earlier user turns first, their real replies in the chat)
+    and score the reply; a follow-up's ``full`` form is asked too, alone."""
+    history = _live_history(question.history, answer_fn, settings)
+    chosen = list(question.documents) or None
+    started = time.perf_counter()
+    reply = answer_fn(question.question, history=history or None, documents=chosen, settings=settings)
+    seconds = time.perf_counter() - started
+    full = answer_fn(question.full, documents=chosen, settings=settings) if question.full else None
+    return score(question, reply, seeds, seconds, texts, full)
+
+
+def _live_history(
+    history: Sequence[dict[str, str]], answer_fn: Callable[..., Answer], settings: Settings
+) -> list[dict[str, str]]:
+    """The chat before a question: a user turn with no reply after it gets the assistant's own."""
+    turns: list[dict[str, str]] = []
+    for k, turn in enumerate(history):
+        turns.append(dict(turn))
+        replied = k + 1 < len(history) and history[k + 1]["role"] == "assistant"
+        if turn["role"] == "user" and not replied:
+            reply = answer_fn(turn["content"], history=list(turns[:-1]) or None, settings=settings)
+            turns.append({"role": "assistant", "content": reply.text})
+    return turns
+
+
+def _run_per_index(
+    path: Path,
+    questions: list[EvalQuestion],
+    settings: Settings,
+    split: str,
+    progress: bool,
+    folders: Sequence[Path],
 ) -> EvalReport:
-    """Answer each question from an index of just its page, one throwaway index per page."""
-    if missing := [q.question for q in questions if not q.source]:
+    """Answer each question from an index of just its pages, one throwaway index per set of pages."""
+    if missing := [q.question for q in questions if not q.index_pages]:
         raise AssistantError(
-            f'{path}: every question needs a "source" once one has it; missing: {missing[0]!r}'
+            f'{path}: every question needs "source" or "pages" once one has them; missing: {missing[0]!r}'
         )
-    by_page: dict[str, list[EvalQuestion]] = {}
+    by_index: dict[tuple[str, ...], list[EvalQuestion]] = {}
     for q in questions:
-        by_page.setdefault(str(q.source), []).append(q)
-    for name in by_page:
-        if not (pages / name).is_file():
+        by_index.setdefault(q.index_pages, []).append(q)
+    found: dict[str, Path] = {}
+    for name in sorted({n for pages in by_index for n in pages}):
+        where = next((folder / name for folder in folders if (folder / name).is_file()), None)
+        if where is None:
             raise AssistantError(
-                f"{path}: page {name!r} not found in {pages}; pass the pages folder with --seeds-from DIR."
+                f"{path}: page {name!r} not found in {', '.join(map(str, folders))}; pass the folders "
+                "that hold the pages with --seeds-from DIR (repeatable)."
             )
+        found[name] = where
     answer_fn, build_index = _api()
     results: list[QuestionResult] = []
     index_seconds = 0.0
     with tempfile.TemporaryDirectory(prefix="assistant-eval-", ignore_cleanup_errors=True) as tmp:
-        for number, (name, page_questions) in enumerate(sorted(by_page.items())):
-            seeds = Path(tmp) / f"page{number}" / "seeds"
-            (seeds / name).parent.mkdir(parents=True)
-            (seeds / name).write_bytes((pages / name).read_bytes())
-            page = settings.model_copy(
+        for number, (pages, index_questions) in enumerate(by_index.items()):
+            seeds = Path(tmp) / f"index{number}" / "seeds"
+            for name in pages:
+                (seeds / name).parent.mkdir(parents=True, exist_ok=True)
+                (seeds / name).write_bytes(found[name].read_bytes())
+            scoped = settings.model_copy(
                 update={"seeds_dir": seeds, "index_dir": seeds.parent / "index", "chroma_host": None}
             )
             started = time.perf_counter()
-            build_index(page)
+            build_index(scoped)
             index_seconds += time.perf_counter() - started
-            answer_fn(page_questions[0].question, settings=page)  # warm-up, untimed
+            answer_fn(index_questions[0].question, settings=scoped)  # warm-up, untimed
             texts: Cache = {}
-            for question in _progress(page_questions, progress):
-                started = time.perf_counter()
-                reply = answer_fn(question.question, history=list(question.history) or None, settings=page)
-                results.append(score(question, reply, seeds, time.perf_counter() - started, texts))
+            for question in _progress(index_questions, progress):
+                results.append(_ask(question, answer_fn, scoped, seeds, texts))
     return summarise(results, source=str(path), format="jsonl", split=split, index_seconds=index_seconds)
 
 
@@ -162,6 +199,23 @@ def format_table(report: EvalReport) -> str:
             )
         )
         rows.append(("direct answer EM, of all answerable", f"{r.short_exact_all:.1%}"))
+    if r.document_questions:
+        rows.append(
+            (
+                "wrong-document answers",
+                f"{r.wrong_document_rate:6.1%}  ({r.wrong_documents}/{r.document_questions})",
+            )
+        )
+    if r.follow_ups:
+        rows.append(
+            (
+                "follow-ups: as asked / in full",
+                f"{r.follow_up_correct / r.follow_ups:6.1%} / {r.full_correct / r.follow_ups:.1%}"
+                f"  (of {r.follow_ups})",
+            )
+        )
+    for kind, (correct, total) in sorted(r.by_kind.items()):
+        rows.append((f"  correct, {kind}", f"{correct / total:6.1%}  ({correct}/{total})"))
     if report.index_seconds is not None:
         rows.append(("index build", f"{report.index_seconds:.1f} s"))
     head = (
@@ -174,7 +228,7 @@ def format_table(report: EvalReport) -> str:
 
 def format_misses(report: EvalReport, n: int) -> str:
     """Up to ``n`` questions the assistant got wrong, each with the expected and the actual answer."""
-    misses = [r for r in report.results if not r.correct][: max(n, 0)]
+    misses = [r for r in report.results if not r.correct or r.wrong_document][: max(n, 0)]
     if not misses:
         return "No misses."
     blocks = []
@@ -182,8 +236,13 @@ def format_misses(report: EvalReport, n: int) -> str:
         expected = " | ".join(r.answers) if r.answers else "(unanswerable: should abstain)"
         said = "(abstained) " + r.text if r.abstained else r.text
         quotes = "".join(f"\n    quote: {q}" for q in r.quotes)
-        blocks.append(f"Q: {r.question}\n  expected: {expected}\n  said: {said}{quotes}")
-    total = sum(not r.correct for r in report.results)
+        docs = (
+            f"\n  expected documents: {', '.join(r.expect_documents)}; cited: {', '.join(r.cited) or '-'}"
+            if r.expect_documents
+            else ""
+        )
+        blocks.append(f"Q: {r.question}\n  expected: {expected}\n  said: {said}{quotes}{docs}")
+    total = sum(not r.correct or bool(r.wrong_document) for r in report.results)
     return f"{len(misses)} of {total} misses:\n\n" + "\n\n".join(blocks)
 
 

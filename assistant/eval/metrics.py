@@ -7,7 +7,7 @@ import statistics
 import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,14 @@ class QuestionResult:
     confidence: float | None = None
     #: The direct answer phrase it gave, if any.
     short_answer: str | None = None
+    #: The documents its citations quote, and whether one of them is outside ``expect_documents``
+    #: (None when the question names no expected documents or the assistant abstained).
+    cited: tuple[str, ...] = ()
+    wrong_document: bool | None = None
+    kind: str | None = None
+    #: For a follow-up with a ``full`` form: whether that form, asked alone, was answered correctly.
+    full_correct: bool | None = None
+    expect_documents: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -76,6 +84,16 @@ class EvalReport:
     short_f1: float | None = None
     #: Exact direct answers over *all* answerable questions (a question with none counts as a miss).
     short_exact_all: float | None = None
+    #: Questions with expected documents; answers among them citing another document, and the rate.
+    document_questions: int = 0
+    wrong_documents: int = 0
+    wrong_document_rate: float | None = None
+    #: Follow-ups with a ``full`` form: correct as asked, and correct when asked in full.
+    follow_ups: int = 0
+    follow_up_correct: int = 0
+    full_correct: int = 0
+    #: Per ``kind`` label: [correct, questions].
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
     results: tuple[QuestionResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,12 +118,20 @@ def contains_answer(text: str, gold: str) -> bool:
 
 
 def score(
-    question: EvalQuestion, answer: Answer, seeds_dir: Path, seconds: float = 0.0, cache: Cache | None = None
+    question: EvalQuestion,
+    answer: Answer,
+    seeds_dir: Path,
+    seconds: float = 0.0,
+    cache: Cache | None = None,
+    full: Answer | None = None,
 ) -> QuestionResult:
-    """Score one Answer; ``cache`` keeps seed file texts across calls (None: a missing file)."""
+    """Score one Answer (and ``full``, the answer to its full form); ``cache`` keeps seed file texts
+    across calls (None: a missing file)."""
     texts = {} if cache is None else cache
     quotes = tuple(c.quote for c in answer.citations)
     hits = [g for g in question.answers if not answer.abstained and contains_answer(answer.text, g)]
+    if question.all_answers and len(hits) < len(question.answers):
+        hits = []
     checked = intact = 0
     for citation in answer.citations:
         file = seeds_dir / citation.source
@@ -115,9 +141,20 @@ def score(
         checked += 1
         intact += text is not None and text[citation.start : citation.end] == citation.quote
     supported = any(contains_answer(q, g) for g in hits for q in quotes)
+    cited = tuple(sorted({c.source for c in answer.citations}))
+    wrong = None
+    if question.expect_documents and not answer.abstained:
+        wrong = any(
+            Path(s).name not in question.expect_documents and s not in question.expect_documents
+            for s in cited
+        )
+    full_correct = None
+    if full is not None:
+        full_correct = score(replace(question, full=None), full, seeds_dir, cache=texts).correct
     return QuestionResult(
         question.question, question.answers, answer.text, answer.abstained, bool(hits), supported, quotes,
-        checked, intact, seconds, answer.confidence, answer.short_answer,
+        checked, intact, seconds, answer.confidence, answer.short_answer, cited, wrong, question.kind,
+        full_correct, question.expect_documents,
     )  # fmt: skip
 
 
@@ -146,6 +183,15 @@ def summarise(
     shorts = [
         squad_scores(r.short_answer, r.answers) for r in answerable if r.short_answer and not r.abstained
     ]
+    follow_ups = [r for r in results if r.full_correct is not None]
+    by_kind: dict[str, list[int]] = {}
+    for r in results:
+        if r.kind:
+            tally = by_kind.setdefault(r.kind, [0, 0])
+            tally[0] += r.correct
+            tally[1] += 1
+    n_docs = sum(bool(r.expect_documents) for r in results)
+    wrong = sum(bool(r.wrong_document) for r in results)
     return EvalReport(
         source,
         format,
@@ -167,6 +213,13 @@ def summarise(
         short_exact_match=_rate(sum(em for em, _ in shorts), len(shorts)),
         short_f1=_rate(sum(f1 for _, f1 in shorts), len(shorts)),
         short_exact_all=_rate(sum(em for em, _ in shorts), len(answerable)),
+        document_questions=n_docs,
+        wrong_documents=wrong,
+        wrong_document_rate=_rate(wrong, n_docs),
+        follow_ups=len(follow_ups),
+        follow_up_correct=sum(r.correct for r in follow_ups),
+        full_correct=sum(bool(r.full_correct) for r in follow_ups),
+        by_kind=by_kind,
         results=results,
     )
 

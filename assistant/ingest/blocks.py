@@ -202,5 +202,9 @@ def verdict(p: Para, i: int, first: int, last: int, title_span: Span | None) -> 
         zone = "before" if i < first else "after"
         if p.n >= 6 and p.stop_share >= 0.2 and p.caps_share < 0.6:
             return "body", ""  # a standfirst or a closing sentence, written as prose
+        if i == last + 1 and p.terminal and p.n >= 8 and p.stop_share >= 0.1 and p.caps_share < 0.5:
+            # The story's last sentence right after it, terse as wire copy is ("Acme employs 8,000
+            # staff worldwide, chief executive Tom Reed told reporters at the site.").
+            return "body", ""
         return "dropped", f"page furniture {zone} the article"
     return "dropped", p.label

@@ -30,10 +30,11 @@ MAX_SEARCH_K = 20
 class Backend:
     """The core as the web layer uses it: plain callables, so one line swaps their provider."""
 
-    #: (question, history) -> Answer; raises AssistantError for a bad question or a broken index.
-    answer: Callable[[str, list[dict[str, str]]], Any]
-    #: (question, history) -> the answer as it grows (each item an Answer; the last one is final).
-    stream: Callable[[str, list[dict[str, str]]], Iterator[Any]]
+    #: (question, history, documents) -> Answer; raises AssistantError for a bad question or a broken
+    #: index. ``documents`` narrows the question to those documents (None: the question decides).
+    answer: Callable[[str, list[dict[str, str]], Sequence[str] | None], Any]
+    #: (question, history, documents) -> the answer as it grows (each item an Answer; the last is final).
+    stream: Callable[[str, list[dict[str, str]], Sequence[str] | None], Iterator[Any]]
     #: (query, k) -> the k best passages (PassageHit records).
     search: Callable[[str, int], list[Any]]
     #: () -> the indexed documents (IndexedDocument records).
@@ -50,10 +51,12 @@ def make_backend(settings: Settings) -> Backend:
 
     bot = Assistant(settings)
 
-    def stream(question: str, history: list[dict[str, str]]) -> Iterator[Any]:
+    def stream(
+        question: str, history: list[dict[str, str]], documents: Sequence[str] | None
+    ) -> Iterator[Any]:
         # The answerers return whole answers; an answerer that yields its validated sentences as
         # they come plugs in here, and the chat shows each as it arrives.
-        yield bot.answer(question, history)
+        yield bot.answer(question, history, documents)
 
     return Backend(
         answer=bot.answer,
@@ -92,6 +95,7 @@ class AnswerData(TypedDict):
     citations: list[CitationData]
     related: list[CitationData]
     notice: str | None
+    focus: list[str]
 
 
 class PassageData(TypedDict):
@@ -113,6 +117,7 @@ class DocumentData(TypedDict):
     title: str
     date: str | None
     author: str | None
+    site: str | None
     passages: int
 
 
@@ -141,6 +146,7 @@ def answer_data(result: Any) -> AnswerData:
         citations=[citation_data(c) for c in result.citations],
         related=[citation_data(c) for c in result.related],
         notice=result.notice,
+        focus=list(result.focus),
     )
 
 
@@ -164,6 +170,7 @@ def document_data(doc: Any) -> DocumentData:
         title=doc.title,
         date=doc.date,
         author=doc.author,
+        site=doc.site,
         passages=int(doc.passages),
     )
 
@@ -203,10 +210,24 @@ def checked_history(history: Any) -> list[Any]:
     return history
 
 
+def checked_documents(documents: Any) -> list[str] | None:
+    """``documents`` as the API schema says it is: absent, or a list of document names."""
+    if documents is None:
+        return None
+    if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
+        raise BadQuestionError(
+            "documents must be a list of document names (file names or titles from list_documents), "
+            f"not {type(documents).__name__}."
+        )
+    return documents
+
+
 def api_tools(backend: Backend) -> list[Callable[..., Any]]:
     """The endpoints ``/ask``, ``/search`` and ``/list_documents`` (also the MCP tools of those names)."""
 
-    def ask(question: str, history: list[dict[str, str]] | None = None) -> AnswerData:
+    def ask(
+        question: str, history: list[dict[str, str]] | None = None, documents: list[str] | None = None
+    ) -> AnswerData:
         """Answer a question about the indexed news articles with exact, checkable quotes.
 
         Each sentence of `text` ends with markers like [1] that point at `citations`; every citation's
@@ -214,17 +235,24 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
         the answer phrase itself (e.g. "$1.405 billion") when one was found. When the articles do not
         answer, `abstained` is true, `text` says so, and `related` lists the closest passages (related
         reading, not evidence). An empty or overlong question is an error with a message saying why.
-        Pass `history` for a follow-up such as "How much are they worth?".
+        Pass `history` for a follow-up such as "How much are they worth?" (it is answered from the
+        documents the previous answer quoted first). With several documents indexed, a question that
+        names one ("the Reuters story") is answered from it; pass `documents` to choose them yourself.
+        `focus` lists the documents the question was narrowed to (empty: all of them).
 
         Args:
             question: The question, in plain language (e.g. "How much is the missile deal worth?").
             history: Optional earlier turns, oldest first, as {"role": "user"|"assistant", "content": text}.
+            documents: Optional file names (or titles) from list_documents to answer from; default all.
 
         Returns:
-            text with [n] markers, short_answer, abstained, confidence, citations, related, notice.
+            text with [n] markers, short_answer, abstained, confidence, citations, related, notice, focus.
         """
         return failing_as_gradio_error(
-            "Answering", lambda: answer_data(backend.answer(question, checked_history(history)))
+            "Answering",
+            lambda: answer_data(
+                backend.answer(question, checked_history(history), checked_documents(documents))
+            ),
         )
 
     def search(query: str, k: int = 5) -> list[PassageData]:
@@ -248,7 +276,8 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
         """List the news articles the assistant can answer from.
 
         Returns:
-            One entry per indexed document: source (file name), title, date, author and number of passages.
+            One entry per indexed document: source (file name), title, date, author, site (the outlet it
+            names, e.g. "Reuters") and number of passages.
         """
         return failing_as_gradio_error(
             "Listing the documents", lambda: [document_data(d) for d in backend.documents()]

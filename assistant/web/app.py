@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -116,6 +117,18 @@ def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:
         return unquote(source), None
 
 
+def document_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
+    """The Documents tab's choices: each document as "Title (file)", its value the file."""
+    return [(f"{d.title} ({d.source})", d.source) for d in documents]
+
+
+def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
+    """The chat's picker choices, kept short for a phone: each title (with its file only when two
+    documents share a title), its value the file."""
+    titles = [d.title for d in documents]
+    return [(d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents]
+
+
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
     """Build the app (nothing is served until it is launched, see :func:`launch_options`)."""
     offline()
@@ -126,22 +139,32 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     if backend.settings.mcp:
         quiet_bad_mcp_bodies()
 
-    def chat(message: Any, history: list[dict[str, Any]], memory: dict[str, str] | None) -> Any:
-        yield from respond(message, history, memory, backend)
+    def chat(
+        message: Any, history: list[dict[str, Any]], memory: dict[str, str] | None, chosen: list[str] | None
+    ) -> Any:
+        several = len(list_documents(backend)[0]) > 1
+        yield from respond(message, history, memory, backend, chosen, several=several)
 
-    def refresh() -> tuple[str, str, Any]:
+    def refresh(chosen: list[str] | None = None) -> tuple[Any, ...]:
         docs, problem = list_documents(backend)
-        choices = [(f"{d.title} ({d.source})", d.source) for d in docs]
-        return render_header(docs), render_documents(docs, problem), gr.update(choices=choices)
+        choices = document_choices(docs)
+        # The picker keeps what is still indexed; it shows only when there is a choice to make.
+        kept = [c for c in chosen or () if c in {d.source for d in docs}]
+        return (
+            render_header(docs),
+            render_documents(docs, problem),
+            gr.update(choices=choices),
+            gr.update(choices=focus_choices(docs), value=kept, visible=True if len(docs) > 1 else "hidden"),
+        )
 
     # gr.Progress(track_tqdm=True) shows the build's tqdm bar over the Documents tab's outputs.
     track = gr.Progress(track_tqdm=True)
 
-    def upload(path: str | None, progress: Any = track) -> tuple[Any, ...]:
-        return add_document(path, backend), *refresh(), None
+    def upload(path: str | None, chosen: list[str] | None, progress: Any = track) -> tuple[Any, ...]:
+        return add_document(path, backend), *refresh(chosen), None
 
-    def rebuild_now(progress: Any = track) -> tuple[Any, ...]:
-        return rebuild(backend), *refresh()
+    def rebuild_now(chosen: list[str] | None, progress: Any = track) -> tuple[Any, ...]:
+        return rebuild(backend), *refresh(chosen)
 
     def pick(source: str | None) -> str:
         return show_document(backend, source)
@@ -153,10 +176,25 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     with gr.Blocks(title=corpus_title(documents), analytics_enabled=False, fill_height=True) as app:
         header = gr.HTML(render_header(documents))
         memory = gr.State({})
+        # The picker's choice as session state: the chat reads it from here, so /chat API callers
+        # (who send only a message) need not send it.
+        chosen = gr.State([])
         # Outside the tabs, so it is in the page whichever tab shows: "Show in document" links write here.
         target = gr.Textbox(visible="hidden", elem_id="nw-jump")
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
+                # The documents the next questions are about; empty means all of them (the question
+                # may still name one). Shown only when more than one document is indexed.
+                focus = gr.Dropdown(
+                    focus_choices(documents),
+                    value=[],
+                    multiselect=True,
+                    label="Ask about (all documents unless you pick some)",
+                    # "hidden", not False: a component left out of the page is left out of the chat's
+                    # API inputs too, and API clients of /chat would send one value too few.
+                    visible=True if len(documents) > 1 else "hidden",
+                    elem_id="nw-focus",
+                )
                 gr.ChatInterface(
                     chat,
                     chatbot=gr.Chatbot(
@@ -181,9 +219,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                         max_lines=4,
                         elem_id="nw-question",
                     ),
-                    additional_inputs=[memory],
+                    additional_inputs=[memory, chosen],
                     additional_outputs=[memory],
-                    examples=[[q, None] for q in example_questions(documents)],
+                    examples=[[q, None, []] for q in example_questions(documents)],
                     cache_examples=False,
                     api_name="chat",
                     api_visibility="undocumented",
@@ -205,17 +243,19 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
                     button = gr.Button("Rebuild index from seeds/", scale=1)
                 status = gr.HTML(elem_id="nw-status")
                 picker = gr.Dropdown(
-                    [(f"{d.title} ({d.source})", d.source) for d in documents],
+                    document_choices(documents),
                     value=None,
                     label="Show a document as it was read",
                     elem_id="nw-doc-pick",
                 )
                 view = gr.HTML(elem_id="nw-doc-view")
         private: dict[str, Any] = {"api_visibility": "private"}
-        file.upload(upload, file, [status, header, table, picker, file], concurrency_limit=1, **private)
-        button.click(rebuild_now, None, [status, header, table, picker], concurrency_limit=1, **private)
-        app.load(refresh, None, [header, table, picker], **private)
-        documents_tab.select(refresh, None, [header, table, picker], **private)
+        focus.change(lambda value: list(value or ()), focus, chosen, **private)
+        shown = [header, table, picker, focus]
+        file.upload(upload, [file, focus], [status, *shown, file], concurrency_limit=1, **private)
+        button.click(rebuild_now, focus, [status, *shown], concurrency_limit=1, **private)
+        app.load(refresh, focus, shown, **private)
+        documents_tab.select(refresh, focus, shown, **private)
         picker.input(pick, picker, view, **private)
         target.change(jump, target, [tabs, picker, view], **private).then(
             None,

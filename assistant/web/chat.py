@@ -93,11 +93,18 @@ def plain_history(history: Sequence[dict[str, Any]] | None, memory: Memory | Non
 
 
 def respond(
-    message: Any, history: list[dict[str, Any]], memory: Memory | None, backend: Backend
+    message: Any,
+    history: list[dict[str, Any]],
+    memory: Memory | None,
+    backend: Backend,
+    documents: Sequence[str] | None = None,
+    several: bool = False,
 ) -> Iterator[tuple[str, Memory]]:
     """Yield the chat message as soon as the answer exists (an LLM's answer as its sentences arrive).
 
-    Yields (message, memory): the memory keeps only the messages still in the history, plus this one.
+    ``documents`` is the picker's choice (empty or None: every document); with ``several`` documents
+    indexed each answer names the documents it used. Yields (message, memory): the memory keeps only
+    the messages still in the history, plus this one.
     """
     import gradio as gr
 
@@ -107,13 +114,14 @@ def respond(
     kept = {k: v for k, v in memory.items() if k in shown}
     try:
         result = None
-        for partial in backend.stream(question, plain_history(history, memory)):
+        chosen = [d for d in documents or () if isinstance(d, str)] or None
+        for partial in backend.stream(question, plain_history(history, memory), chosen):
             if result is not None:  # an earlier, shorter version of the answer: show it meanwhile
-                yield render_answer(result, final=False), kept
+                yield render_answer(result, final=False, name_documents=several), kept
             result = partial
         if result is None:
             return
-        rendered = render_answer(result)
+        rendered = render_answer(result, name_documents=several)
     except AssistantError as exc:
         yield render_error(str(exc)), kept
         return

@@ -170,15 +170,32 @@ def render_related(c: Any) -> str:
 def render_text(text: str, numbers: Iterable[int] = ()) -> str:
     """An answer's text as safe Markdown, its citation markers [n] styled."""
     known = {str(n) for n in numbers}
+    # One paragraph per line: an answer for several documents puts each document on its own line.
+    lines = [escape_markdown(fold(line).strip()) for line in text.split("\n") if line.strip()]
     return _MARKER.sub(
-        lambda m: f'<span class="nw-ref">[{m[1]}]</span>' if m[1] in known else m[0], escape_markdown(text)
+        lambda m: f'<span class="nw-ref">[{m[1]}]</span>' if m[1] in known else m[0], "\n\n".join(lines)
     )
 
 
-def render_answer(result: Any, *, final: bool = True) -> str:
+def render_used(result: Any) -> str:
+    """Which documents an answer used, by title: "From: Title A · Title B" (or what it was narrowed to)."""
+    used = dict.fromkeys((c.title or c.source, c.source) for c in result.citations)
+    if not used and result.focus:
+        used = dict.fromkeys((source, source) for source in result.focus)
+    if not used:
+        return ""
+    what = "From" if result.citations else "Asked of"
+    names = " · ".join(
+        f'<span title="{escape_html(source)}">{escape_html(title)}</span>' for title, source in used
+    )
+    return f'<div class="nw-used" data-kind="used">{what}: {names}</div>'
+
+
+def render_answer(result: Any, *, final: bool = True, name_documents: bool = False) -> str:
     """A whole chat message: the direct answer in bold, the quoted text, then its passages.
 
-    ``final=False`` renders an answer still being written (an LLM streaming its sentences).
+    ``final=False`` renders an answer still being written (an LLM streaming its sentences);
+    ``name_documents`` (several documents indexed) adds which documents the answer used.
     """
     parts = []
     short = result.short_answer
@@ -187,6 +204,8 @@ def render_answer(result: Any, *, final: bool = True) -> str:
     parts.append(render_text(result.text, (c.number for c in result.citations)) + ("" if final else " …"))
     if result.notice:
         parts.append(f'<div class="nw-notice">{escape_html(result.notice)}</div>')
+    if name_documents and (used := render_used(result)):
+        parts.append(used)
     if result.abstained:
         parts.append(
             '<div class="nw-abstain" data-kind="abstained">No passage in the documents answers this.</div>'

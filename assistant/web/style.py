@@ -39,6 +39,9 @@ CSS = """
 .nw-ref {font-weight: 600; color: var(--color-accent);}
 .nw-abstain {margin-top: 0.4rem; font-size: 0.85em; opacity: 0.75;}
 .nw-notice {margin-top: 0.4rem; font-size: 0.85em; font-style: italic;}
+.nw-used {margin-top: 0.3rem; font-size: 0.85em; opacity: 0.85;}
+#nw-focus {padding: 0.3rem 0.5rem;}
+#nw-focus .token {font-size: 0.85em;}
 .nw-error {color: var(--error-text-color, #b91c1c);}
 .nw-docs table {width: 100%; border-collapse: collapse;}
 .nw-docs th, .nw-docs td {text-align: left; padding: 0.3rem 0.5rem;
