@@ -304,13 +304,13 @@ def test_run_eval_multi_document_lines(tmp_path: Path, monkeypatch: pytest.Monke
     a_dir.mkdir(), b_dir.mkdir()
     (a_dir / "one.txt").write_text("One\n\nThe sky is blue.\n", encoding="utf-8")
     (b_dir / "two.txt").write_text("Two\n\nThe grass is green.\n", encoding="utf-8")
-    pages = ["one.txt", "two.txt"]
+    pages, one = ["one.txt", "two.txt"], ["one.txt"]
     lines = [
-        {"question": "Sky?", "answers": ["blue"], "pages": pages, "expect_documents": ["one.txt"], "kind": "named"},
-        {"question": "Grass?", "answers": ["green"], "pages": pages, "expect_documents": ["one.txt"], "kind": "named"},
+        {"question": "Sky?", "answers": ["blue"], "pages": pages, "expect_documents": one, "kind": "named"},
+        {"question": "Grass", "answers": ["green"], "pages": pages, "expect_documents": one, "kind": "named"},
         {
-            "question": "And it?", "answers": ["blue"], "pages": pages, "history": [{"role": "user", "content": "Sky?"}],
-            "full": "Sky colour?", "expect_documents": ["one.txt"], "kind": "follow-up",
+            "question": "And it?", "answers": ["blue"], "pages": pages, "full": "Sky colour?",
+            "history": [{"role": "user", "content": "Sky?"}], "expect_documents": one, "kind": "follow-up",
         },
         {"question": "Pick?", "answers": ["green"], "pages": ["two.txt"], "documents": ["two.txt"]},
     ]  # fmt: skip

@@ -141,9 +141,19 @@ class Searcher:
         if len(corpus.catalog) > 1 and is_follow_up(question):
             replies = [m["content"] for m in history if m["role"] == "assistant"]
             quoted = self.quoted_sources(replies[-1]) if replies else ()
-            if 0 < len(quoted) < len(corpus.catalog):
+            if 0 < len(quoted) < len(corpus.catalog) and not self._new_subject(question, quoted):
                 return Focus(quoted, "follow-up")
         return Focus()
+
+    def _new_subject(self, question: str, previous: Sequence[str]) -> bool:
+        """Does a follow-up bring words of its own that the previous documents never use but others
+        do? "And what about the tomato harvests?" after a factory story moves to another story."""
+        _, corpus = self.corpus()
+        own = [t for t in tokens(question) if corpus.bm25.known(t)]
+        if not own:
+            return False
+        documents = {corpus.metadata[i]["source"] for t in own for i, _ in corpus.bm25.postings[t]}
+        return not documents & set(previous)
 
     def quoted_sources(self, message: str) -> tuple[str, ...]:
         """The documents whose sentences ``message`` (an earlier answer) quotes word for word."""

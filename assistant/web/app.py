@@ -126,7 +126,9 @@ def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
     """The chat's picker choices, kept short for a phone: each title (with its file only when two
     documents share a title), its value the file."""
     titles = [d.title for d in documents]
-    return [(d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents]
+    return [
+        (d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents
+    ]
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
