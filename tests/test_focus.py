@@ -159,6 +159,9 @@ def test_a_follow_up_keeps_the_previous_answers_document(bot: Assistant) -> None
     assert staff.focus == ("wire.txt",) and "8,000" in staff.text
     who = bot.answer("Who wrote it?", history)
     assert who.focus == ("wire.txt",) and "Jane Porter" in who.text and "Lois Lane" not in who.text
+    # A question about the document itself, in a conversation about one story, is about that story.
+    when = bot.answer("When was the article published?", history)
+    assert when.focus == ("wire.txt",) and when.abstained and when.text.startswith("The article doesn't say")
     # A topic switch stands alone: it is answered from the document its own words find.
     switch = bot.answer("How much did the harbour bridge repairs cost?", history)
     assert switch.focus == () and sources(switch) == {"planet.html"} and "$40 million" in switch.text

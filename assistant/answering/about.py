@@ -70,10 +70,15 @@ def asks_about_document(question: str) -> bool:
     return any(pattern.search(question) for pattern in _ABOUT)
 
 
+def topic_words(question: str) -> list[str]:
+    """The question's words beyond those that ask about a document ("headline", "wrote", "article")."""
+    return [t for t in tokens(question) if t not in _ABOUT_WORDS]
+
+
 def names_no_topic(question: str) -> bool:
     """True when a question about a document says nothing of which one: "Who wrote the article?",
     not "Who wrote the article about the moon lander?"."""
-    return all(t in _ABOUT_WORDS for t in tokens(question))
+    return not topic_words(question)
 
 
 def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageHit, int]] | None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.answering.about import asks_about_document
 from assistant.answering.extractive import extractive_answer
 from assistant.answering.focus import Focus
 from assistant.answering.followup import is_follow_up
@@ -72,8 +73,13 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
 
     def respond(evidence: Evidence) -> Answer:
         answer = respond_to(evidence, chat_model, settings)
-        if answer.abstained and evidence.focus_reason == "follow-up":
+        if (
+            answer.abstained
+            and evidence.focus_reason == "follow-up"
+            and not asks_about_document(evidence.question)
+        ):
             # The previous answer's documents come first, not only: "And the price?" may be in another.
+            # (Not for "When was it published?": the story being discussed not saying is the answer.)
             wider = searcher.retrieve(evidence.question, evidence.query)
             retry = respond_to(wider, chat_model, settings)
             if not retry.abstained:

@@ -11,6 +11,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from assistant.answering.about import asks_about_document, names_no_topic, topic_words
 from assistant.answering.focus import Focus, chosen_documents, compact, named_documents
 from assistant.answering.followup import is_follow_up
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
@@ -138,7 +139,10 @@ class Searcher:
         named = named_documents(question, corpus.catalog)
         if named:
             return Focus(named, "named")
-        if len(corpus.catalog) > 1 and is_follow_up(question):
+        # "When was it published?" after an answer from one story asks about that story: a question
+        # about the document itself that names none leans on the conversation as a follow-up does.
+        about_it = asks_about_document(question) and names_no_topic(question)
+        if len(corpus.catalog) > 1 and (is_follow_up(question) or about_it):
             replies = [m["content"] for m in history if m["role"] == "assistant"]
             quoted = self.quoted_sources(replies[-1]) if replies else ()
             if 0 < len(quoted) < len(corpus.catalog) and not self._new_subject(question, quoted):
@@ -149,7 +153,7 @@ class Searcher:
         """Does a follow-up bring words of its own that the previous documents never use but others
         do? "And what about the tomato harvests?" after a factory story moves to another story."""
         _, corpus = self.corpus()
-        own = [t for t in tokens(question) if corpus.bm25.known(t)]
+        own = [t for t in topic_words(question) if corpus.bm25.known(t)]
         if not own:
             return False
         documents = {corpus.metadata[i]["source"] for t in own for i, _ in corpus.bm25.postings[t]}
