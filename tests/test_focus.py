@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering.focus import chosen_documents, named_documents
+from assistant.answering.focus import Focus, chosen_documents, named_documents
 from assistant.errors import UnknownDocumentError
 
 PLANET = """<!doctype html>
@@ -162,6 +162,9 @@ def test_a_follow_up_keeps_the_previous_answers_document(bot: Assistant) -> None
     # A question about the document itself, in a conversation about one story, is about that story.
     when = bot.answer("When was the article published?", history)
     assert when.focus == ("wire.txt",) and when.abstained and when.text.startswith("The article doesn't say")
+    # A question that stands alone by its words is asked of every document, and only of them.
+    assert bot.searcher.focus("What will the robots cost?", history) == Focus()
+    assert bot.searcher.focus("And how many staff?", history).then == ()  # a follow-up: then everything
     # A topic switch stands alone: it is answered from the document its own words find.
     switch = bot.answer("How much did the harbour bridge repairs cost?", history)
     assert switch.focus == () and sources(switch) == {"planet.html"} and "$40 million" in switch.text

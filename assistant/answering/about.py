@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from assistant.indexing.evidence import DocumentInfo, PassageHit
 # Questions about the document itself: its date or its headline.
 _ASKS_DATE = re.compile(
-    r"\b(?:when|what (?:date|day|time))\b.*\b(?:publish\w*|post(?:ed)?|updated?|written|wrote|released?"
+    r"\b(?:when|(?:what|which) (?:date|day|time|year|month))\b"
+    r".*\b(?:publish\w*|post(?:ed)?|updated?|written|wrote|released?"
     r"|dated?)\b(?!.*\b(?:due|expected|planned|finished|built|opened|launched)\b)"
     r"|\bdate of (?:the|this) (?:article|story|piece|report)\b"
     r"|\bwhat (?:date|day)\b.*\b(?:article|story|piece|report)\b",

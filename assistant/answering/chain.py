@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answering.about import asks_about_document
 from assistant.answering.extractive import extractive_answer
 from assistant.answering.focus import Focus
 from assistant.answering.followup import is_follow_up
@@ -73,17 +72,14 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
 
     def respond(evidence: Evidence) -> Answer:
         answer = respond_to(evidence, chat_model, settings)
-        if (
-            answer.abstained
-            and evidence.focus_reason == "follow-up"
-            and not asks_about_document(evidence.question)
-        ):
-            # The previous answer's documents come first, not only: "And the price?" may be in another.
-            # (Not for "When was it published?": the story being discussed not saying is the answer.)
-            wider = searcher.retrieve(evidence.question, evidence.query)
+        if answer.abstained and evidence.then is not None:
+            # A follow-up the previous answer's documents cannot answer is asked of every document
+            # ("And the price?" may be in another).
+            focus = Focus(evidence.then, "follow-up" if evidence.then else "")
+            wider = searcher.retrieve(evidence.question, evidence.query, focus)
             retry = respond_to(wider, chat_model, settings)
             if not retry.abstained:
-                return retry
+                return dataclasses.replace(retry, focus=wider.focus)
         return dataclasses.replace(answer, focus=evidence.focus)
 
     # Plain RunnableLambdas, not RunnablePassthrough.assign: assign runs as a parallel step and starts a

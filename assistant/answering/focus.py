@@ -41,6 +41,9 @@ class Focus:
     sources: tuple[str, ...] = ()
     #: "chosen" (by the user), "named" (in the question), "follow-up" (the previous answer's), or "".
     reason: str = ""
+    #: Where to look next when nothing in ``sources`` answers: () every document (a follow-up whose
+    #: subject moved on), or None (nowhere).
+    then: tuple[str, ...] | None = None
 
 
 def compact(text: str) -> str:

@@ -139,14 +139,19 @@ class Searcher:
         named = named_documents(question, corpus.catalog)
         if named:
             return Focus(named, "named")
+        replies = [m["content"] for m in history if m["role"] == "assistant"]
+        quoted = self.quoted_sources(replies[-1]) if replies and len(corpus.catalog) > 1 else ()
+        if not 0 < len(quoted) < len(corpus.catalog):
+            return Focus()
         # "When was it published?" after an answer from one story asks about that story: a question
         # about the document itself that names none leans on the conversation as a follow-up does.
-        about_it = asks_about_document(question) and names_no_topic(question)
-        if len(corpus.catalog) > 1 and (is_follow_up(question) or about_it):
-            replies = [m["content"] for m in history if m["role"] == "assistant"]
-            quoted = self.quoted_sources(replies[-1]) if replies else ()
-            if 0 < len(quoted) < len(corpus.catalog) and not self._new_subject(question, quoted):
-                return Focus(quoted, "follow-up")
+        about = asks_about_document(question)
+        if (is_follow_up(question) or (about and names_no_topic(question))) and not self._new_subject(
+            question, quoted
+        ):
+            return Focus(quoted, "follow-up", then=None if about else ())
+        # A question that stands alone by its words is asked of every document, and only of them:
+        # trying the conversation's documents after it found nothing gave wrong-document answers.
         return Focus()
 
     def _new_subject(self, question: str, previous: Sequence[str]) -> bool:
@@ -209,6 +214,7 @@ class Searcher:
             documents=len(in_scope),
             focus=focus.sources,
             focus_reason=focus.reason,
+            then=focus.then,
             scope=scope,
         )
 
