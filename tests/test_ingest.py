@@ -505,8 +505,8 @@ def test_eval_answers_each_question_from_its_own_page(tmp_path: Path) -> None:
 
 def test_the_web_documents_view_shows_how_a_seed_was_read(news_settings: Settings) -> None:
     from assistant.web.api import make_backend
-    from assistant.web.app import create_app, show_document
-    from assistant.web.documents import render_documents
+    from assistant.web.app import create_app
+    from assistant.web.documents import render_documents, show_document
 
     backend = make_backend(news_settings)
 

@@ -338,7 +338,8 @@ def test_refused_or_skipped_upload_changes_nothing(tmp_path: Path) -> None:
 def test_import_is_free_and_app_has_stable_api_names(tmp_path: Path) -> None:
     code = "import sys, assistant.web.app; sys.exit('gradio' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
-    from assistant.web.app import create_app, launch_options, parse_jump
+    from assistant.web.app import create_app, launch_options
+    from assistant.web.documents import parse_jump
 
     app = create_app(Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index"))
     public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}

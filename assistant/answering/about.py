@@ -86,8 +86,8 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
     """Answer questions about the article itself: headline, date, author (header), gist (lead sentence).
 
     Returns the sentences to quote as (passage, sentence index), [] when the question is not about
-    the document itself, or None when it asks who wrote it or when it was published and the
-    document has no byline or date: then the article doesn't say, whatever its body mentions.
+    the document itself, or None when it asks for its headline, author or date and the document's
+    header has none: then the article doesn't say, whatever its body mentions.
     """
     header, lead = document.header, document.lead
     if _ASKS_GIST.search(question):
@@ -103,8 +103,10 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
     want_date = bool(_ASKS_DATE.search(question))
     want_title = bool(_ASKS_TITLE.search(question))
     want_author = bool(_ASKS_AUTHOR.search(question))
+    # A headline, byline or date is read off the document's header; without one there the document
+    # doesn't say, whatever its body mentions (its title may only be its file name).
     if header is None:
-        return None if want_date or want_author else []
+        return None if want_date or want_author or want_title else []
     picks = []
     for i in range(len(header.sentences)):
         part = _role(header, i)
@@ -114,7 +116,7 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
             or (want_author and part == "author")
         ):
             picks.append((header, i))
-    if not picks and (want_date or want_author) and not want_title:
+    if not picks and (want_date or want_author or want_title):
         return None
     return picks
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from assistant.environment import offline
 from assistant.errors import AssistantError, PortInUseError
@@ -26,12 +24,15 @@ from assistant.web.api import Backend, api_tools, make_backend
 from assistant.web.chat import question_box, respond
 from assistant.web.documents import (
     corpus_title,
+    document_choices,
     example_questions,
-    render_document_view,
+    focus_choices,
+    parse_jump,
     render_documents,
     render_header,
     render_report,
     render_status,
+    show_document,
 )
 from assistant.web.guards import CleanSurrogates, quiet_bad_mcp_bodies
 from assistant.web.ports import check_port, free_port
@@ -88,47 +89,6 @@ def add_document(path: str | None, backend: Backend) -> str:
     except OSError as exc:
         return render_status(f"Could not store the file: {exc.strerror or exc}", ok=False)
     return render_report(report, f"Added {name}.")
-
-
-def show_document(backend: Backend, source: str | None, at: tuple[int, int] | None = None) -> str:
-    """The document view for ``source`` (a file in the seeds folder), with ``at`` marked."""
-    from assistant.ingest.seeds import SeedProblem, inspect_seed
-
-    if not source:
-        return ""
-    seeds = Path(backend.settings.seeds_dir)
-    path = seeds / source
-    if seeds.resolve() not in path.resolve().parents:
-        return render_status(f"{source!r} is not a document of this index.", ok=False)
-    reading = inspect_seed(path, source, int(backend.settings.max_seed_mb * 2**20))
-    if isinstance(reading, SeedProblem):
-        return render_status(f"Cannot show {reading}", ok=False)
-    return render_document_view(reading, at)
-
-
-def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:
-    """A "Show in document" link's target ``#nw-doc:<source>:<start>:<end>`` as (source, span)."""
-    _, _, rest = (target or "").partition("nw-doc:")
-    source, _, span = rest.split("#", 1)[0].partition(":")  # "#<n>" makes a repeated click new
-    start, _, end = span.partition(":")
-    try:
-        return unquote(source), (int(start), int(end))
-    except ValueError:
-        return unquote(source), None
-
-
-def document_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
-    """The Documents tab's choices: each document as "Title (file)", its value the file."""
-    return [(f"{d.title} ({d.source})", d.source) for d in documents]
-
-
-def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
-    """The chat's picker choices, kept short for a phone: each title (with its file only when two
-    documents share a title), its value the file."""
-    titles = [d.title for d in documents]
-    return [
-        (d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents
-    ]
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:

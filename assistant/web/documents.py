@@ -1,15 +1,21 @@
 """HTML for the Documents tab and the page heading: the indexed documents, one document in context,
-build reports. Pure functions, no Gradio; seed text is escaped like everywhere else (web_render).
+build reports, the pickers' choices. Pure functions, no Gradio; seed text is escaped like everywhere
+else (web_render).
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from assistant.ingest.cleaning import page_of
 from assistant.web.render import escape_html
+
+if TYPE_CHECKING:
+    from assistant.web.api import Backend
 
 #: Characters of a document shown around a passage when the document is longer than this.
 VIEW_CHARS = 60_000
@@ -180,3 +186,44 @@ def render_report(report: Any, note: str = "") -> str:
 def render_status(message: str, ok: bool = True) -> str:
     """A one-line message in the Documents tab."""
     return f'<p class="{"" if ok else "nw-error"}">{escape_html(message)}</p>'
+
+
+def document_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
+    """The Documents tab's choices: each document as "Title (file)", its value the file."""
+    return [(f"{d.title} ({d.source})", d.source) for d in documents]
+
+
+def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
+    """The chat's picker choices, kept short for a phone: each title (with its file only when two
+    documents share a title), its value the file."""
+    titles = [d.title for d in documents]
+    return [
+        (d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents
+    ]
+
+
+def show_document(backend: Backend, source: str | None, at: tuple[int, int] | None = None) -> str:
+    """The document view for ``source`` (a file in the seeds folder), with ``at`` marked."""
+    from assistant.ingest.seeds import SeedProblem, inspect_seed
+
+    if not source:
+        return ""
+    seeds = Path(backend.settings.seeds_dir)
+    path = seeds / source
+    if seeds.resolve() not in path.resolve().parents:
+        return render_status(f"{source!r} is not a document of this index.", ok=False)
+    reading = inspect_seed(path, source, int(backend.settings.max_seed_mb * 2**20))
+    if isinstance(reading, SeedProblem):
+        return render_status(f"Cannot show {reading}", ok=False)
+    return render_document_view(reading, at)
+
+
+def parse_jump(target: str) -> tuple[str, tuple[int, int] | None]:
+    """A "Show in document" link's target ``#nw-doc:<source>:<start>:<end>`` as (source, span)."""
+    _, _, rest = (target or "").partition("nw-doc:")
+    source, _, span = rest.split("#", 1)[0].partition(":")  # "#<n>" makes a repeated click new
+    start, _, end = span.partition(":")
+    try:
+        return unquote(source), (int(start), int(end))
+    except ValueError:
+        return unquote(source), None
