@@ -231,3 +231,15 @@ def test_cli_ask_document_and_documents(bot: Assistant, tmp_path: Path) -> None:
     unknown = CliRunner().invoke(main, ["ask", *where, "--document", "Daily Bugle", "Who wrote it?"])
     assert unknown.exit_code == 1 and "No indexed document is called 'Daily Bugle'" in unknown.output
     assert "Traceback" not in unknown.output
+
+
+def test_an_llm_answers_from_the_focus_too(bot: Assistant) -> None:
+    """The focus narrows the evidence, so an LLM answerer is sent only the named document's passages."""
+    from test_llm import RecordingModel
+
+    model = RecordingModel(reply=lambda messages: "Acme employs 8,000 staff worldwide [1].")
+    llm_bot = Assistant(bot.settings, embedder=bot.embedder, store=bot.store, chat_model=model)
+    result = llm_bot.answer("How many staff does the company in the Reuters story employ?")
+    prompt = model.seen[-1][-1].content
+    assert "Acme" in prompt and "harbour bridge" not in prompt and "gardens" not in prompt
+    assert result.focus == ("wire.txt",) and sources(result) <= {"wire.txt"}

@@ -588,9 +588,11 @@ class SpySearcher(Searcher):
         super().__init__(settings, bot.store, bot.embedder)
         self.queries: list[str] = []
 
-    def search(self, query: str, k: int | None = None, vector: Any = None) -> list[PassageHit]:
+    def search(
+        self, query: str, k: int | None = None, vector: Any = None, *, sources: Any = ()
+    ) -> list[PassageHit]:
         self.queries.append(query)
-        return super().search(query, k, vector)
+        return super().search(query, k, vector, sources=sources)
 
 
 def index_seeds(base: Path, extra: dict[str, str]) -> Settings:
