@@ -546,3 +546,24 @@ def test_the_documents_tab_shows_how_a_chosen_page_was_read(tmp_path: Path, page
         expect(reading).to_contain_text("dropped: copyright or legal notice")
         expect(reading).to_contain_text("© 2024 Cable News Network. All Rights Reserved.")
         expect(reading).to_contain_text("kept")
+
+
+def test_a_site_named_as_its_own_author_gives_way_to_the_pages_author_line() -> None:
+    """#23: <meta name="author"> holding the publisher (as DW's pages do) is no byline; the page's
+    "Author" fact-box line is, and the site name is kept as the document's site."""
+    body = "".join(
+        f"<p>The city council approved a new plan for the river banks on Monday, paragraph {n} says.</p>"
+        for n in range(6)
+    )
+    page = (
+        "<html><head><title>River plan approved | DW | 19.01.2020</title>"
+        '<meta name="author" content="Deutsche Welle (www.dw.com)">'
+        '<meta name="publisher" content="Deutsche Welle (www.dw.com)">'
+        '<meta property="og:site_name" content="DW.COM"></head><body><article>'
+        f"<h1>River plan approved</h1>{body}<ul><li><strong>Date</strong>\n19.01.2020</li>"
+        "<li><strong>Author</strong>\nJane Roe</li></ul></article></body></html>"
+    )
+    extracted = extract_page(page)
+    assert extracted.author == "Jane Roe" and extracted.site == "DW"
+    plain = page.replace("Deutsche Welle (www.dw.com)", "Max Muster", 1)
+    assert extract_page(plain).author == "Max Muster"  # a real person in the meta tag stays

@@ -118,6 +118,12 @@ def extract_page(raw_html: str) -> HtmlPage:
     if h1 and title and title != h1 and _clean(title).lower().startswith(h1.lower()):
         title = h1  # "Headline | Site name | date": the page's own h1 is the headline
     author = _clean(found.author or "") or None
+    publisher = " ".join([found.sitename or "", *_PUBLISHER_META.findall(raw_html[:200_000])])
+    if author and _compact(author) in _compact(publisher):
+        # The site named as its own author ("Deutsche Welle (www.dw.com)"): the page's labelled
+        # "Author" line, if it shows one, names the writer.
+        labelled = _LABELLED_AUTHOR.search(visible)
+        author = labelled.group(1) if labelled else None
     iso = found.date if found.date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found.date) else None
     if iso and iso.endswith("-01-01") and not _states_date(raw_html, iso):
         iso = None  # htmldate's guess from a bare year ("© 2024"), not a date the page gives
@@ -129,6 +135,24 @@ def extract_page(raw_html: str) -> HtmlPage:
     text = "\n\n".join([h for h in head if h] + lines) + "\n"
     site = clean_site(found.sitename) or (site_of_host(found.hostname) if found.hostname else None)
     return HtmlPage(text, title, author, iso, _left_out(raw_html, text), site)
+
+
+# "Author\nBen Knight" or "Author: Ben Knight" in a page's fact box.
+_LABELLED_AUTHOR = re.compile(
+    r"^[ \t]*Authors?[ \t]*:?[ \t]*\n?[ \t]*([A-Z][\w'’.-]+(?:[ \t]+[A-Z][\w'’.-]+){1,3})[ \t]*$", re.M
+)
+
+
+# The publisher a page names in its head: <meta name="publisher" content="Deutsche Welle (www.dw.com)">.
+_PUBLISHER_META = re.compile(
+    r"<meta\b[^>]*\b(?:name|property)=[\"'](?:publisher|og:site_name|article:publisher|copyright)[\"']"
+    r"[^>]*\bcontent=[\"']([^\"']{1,200})",
+    re.I,
+)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def _byline_as_written(visible: str, author: str) -> str:
