@@ -101,6 +101,13 @@ def test_a_question_names_its_document(question: str, named: tuple[str, ...]) ->
     assert named_documents(question, CATALOG) == named
 
 
+def test_a_file_named_like_a_word_does_not_capture_questions() -> None:
+    catalog = {"article.txt": {"title": "One"}, "story-2.txt": {"title": "Two"}}
+    assert named_documents("Who wrote the article?", catalog) == ()
+    assert named_documents("What does the story-2 piece say?", catalog) == ("story-2.txt",)
+    assert named_documents("What is in article.txt?", catalog) == ("article.txt",)
+
+
 def test_documents_are_chosen_by_file_title_site_or_author() -> None:
     assert chosen_documents(["wire.txt", "Green Weekly"], CATALOG) == ("garden.md", "wire.txt")
     assert chosen_documents(["harbour bridge reopens after two years of repairs"], CATALOG) == (

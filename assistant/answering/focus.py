@@ -60,7 +60,10 @@ def _people(author: str | None) -> list[str]:
 
 def aliases(source: str, entry: Mapping[str, Any]) -> set[str]:
     """The compact names a document goes by: its site, its authors (and their surnames), its file."""
-    names = {source, PurePosixPath(source).name, PurePosixPath(source).stem}
+    names = {source, PurePosixPath(source).name}
+    stem = PurePosixPath(source).stem
+    if re.search(r"[-_\d]", stem):  # "reuters-2014-airasia", not "article" (of article.txt): a word
+        names.add(stem)
     site = entry.get("site") or ""
     if site:
         names |= {site, re.sub(r"^the\s+", "", site, flags=re.I)}
