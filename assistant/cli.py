@@ -1,4 +1,4 @@
-"""The `assistant` command: a thin shell over the Python API (ask, index, eval, web)."""
+"""The `assistant` command: a thin shell over the Python API (ask, documents, index, eval, web, inspect)."""
 
 from __future__ import annotations
 
