@@ -172,6 +172,8 @@ def test_a_follow_up_keeps_the_previous_answers_document(bot: Assistant) -> None
     # A question that stands alone by its words is asked of every document, and only of them.
     assert bot.searcher.focus("What will the robots cost?", history) == Focus()
     assert bot.searcher.focus("And how many staff?", history).then == ()  # a follow-up: then everything
+    # "tonnes" is only in the garden story, but a pronoun follow-up brings no subject of its own.
+    assert bot.searcher.focus("How many tonnes will it make?", history).sources == ("wire.txt",)
     # A topic switch stands alone: it is answered from the document its own words find.
     switch = bot.answer("How much did the harbour bridge repairs cost?", history)
     assert switch.focus == () and sources(switch) == {"planet.html"} and "$40 million" in switch.text

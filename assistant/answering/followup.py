@@ -29,6 +29,11 @@ _ABOUT_DOCUMENT = re.compile(
 )
 
 
+def is_elliptical(question: str) -> bool:
+    """True for a follow-up that goes on with a subject of its own: "And Amazon?", "What about China?"."""
+    return bool(_ELLIPSIS.search(question))
+
+
 def is_follow_up(question: str) -> bool:
     """True when ``question`` leans on what came before it."""
     if _ELLIPSIS.search(question):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from assistant.answering.about import asks_about_document, names_no_topic, topic_words
 from assistant.answering.focus import Focus, chosen_documents, compact, named_documents
-from assistant.answering.followup import is_follow_up
+from assistant.answering.followup import is_elliptical, is_follow_up
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
 from assistant.indexing.store import Generation
 from assistant.ingest.lexical import BM25, tokens
@@ -31,6 +32,8 @@ Message = dict[str, str]
 
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
 _PAGE = 2000
+# Capitalised words after a question's first word: the names a question brings.
+_NAMES = re.compile(r"(?<=\s)[A-Z][\w'’-]*")
 #: A question about "the article" is answered for each document in scope up to this many.
 SCOPE_MAX = 5
 
@@ -155,10 +158,13 @@ class Searcher:
         return Focus()
 
     def _new_subject(self, question: str, previous: Sequence[str]) -> bool:
-        """Does a follow-up bring words of its own that the previous documents never use but others
-        do? "And what about the tomato harvests?" after a factory story moves to another story."""
+        """Does a follow-up bring a subject that the previous documents never mention but others do?
+        "And what about the tomato harvests?" after a factory story moves to another story, as does
+        "How many workers were there in New Mexico?". The subject of an elliptical follow-up is all
+        its words; of another, only its names: "How old is he?" brings none ("old" is what it asks)."""
         _, corpus = self.corpus()
-        own = [t for t in topic_words(question) if corpus.bm25.known(t)]
+        words = topic_words(question if is_elliptical(question) else " ".join(_NAMES.findall(question)))
+        own = [t for t in words if corpus.bm25.known(t)]
         if not own:
             return False
         documents = {corpus.metadata[i]["source"] for t in own for i, _ in corpus.bm25.postings[t]}
