@@ -520,20 +520,25 @@ def test_readers_see_a_complete_generation_while_rebuilds_run(settings_for, tmp_
 
     thread = threading.Thread(target=read_here, daemon=True)
     thread.start()
-    out = Output(reader.stdout)
-    out.wait_for(lambda t: t.count("\n") >= 2, reader, timeout=180)  # the other process is answering
+    try:
+        out = Output(reader.stdout)
+        out.wait_for(lambda t: t.count("\n") >= 2, reader, timeout=180)  # the other process is answering
 
-    for r in range(1, rounds):
-        (settings.seeds_dir / f"round-{r - 1}.txt").unlink()
-        write_docs(settings.seeds_dir, relay_docs(r))
-        report = build_index(settings)
-        assert (report.added, report.updated, report.removed) == (1, 2, 1)
-        time.sleep(1.5)  # let both readers answer from this generation too
-
-    stop_file.touch()
-    stop.set()
-    thread.join(60)
-    reader.wait(60)
+        for r in range(1, rounds):
+            (settings.seeds_dir / f"round-{r - 1}.txt").unlink()
+            write_docs(settings.seeds_dir, relay_docs(r))
+            report = build_index(settings)
+            assert (report.added, report.updated, report.removed) == (1, 2, 1)
+            time.sleep(1.5)  # let both readers answer from this generation too
+    finally:
+        # Both readers stop even when a step above fails: left running, they would slow every later test.
+        stop_file.touch()
+        stop.set()
+        thread.join(60)
+        try:
+            reader.wait(60)
+        except subprocess.TimeoutExpired:
+            reader.kill()
     assert reader.returncode == 0, reader.stderr.read()
     records = [json.loads(line) for line in out.text.splitlines() if line.startswith("{")]
     seen_there = check_reader_records(records, rounds)
