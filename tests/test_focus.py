@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering.focus import Focus, chosen_documents, named_documents
+from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
 from assistant.errors import UnknownDocumentError
 
 PLANET = """<!doctype html>
@@ -68,7 +68,7 @@ The volunteers plan to open two more gardens next spring on land given by the co
 """
 STORIES = {"planet.html": PLANET, "wire.txt": WIRE, "garden.md": GARDEN}
 
-CATALOG = {
+CATALOG = Catalog({
     "planet.html": {"title": "Harbour bridge reopens after two years of repairs", "site": "Daily Planet",
                     "author": "Lois Lane"},
     "wire.txt": {"title": "Acme Robotics to open factory in Leeds", "site": "Reuters",
@@ -77,7 +77,7 @@ CATALOG = {
                   "author": "Sam Green"},
     "thomson-reuters-ai.md": {"title": "Thomson Reuters boss says AI deals involve archive text",
                               "site": "pressgazette", "author": None},
-}  # fmt: skip
+})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_a_question_names_its_document(question: str, named: tuple[str, ...]) ->
 
 
 def test_a_file_named_like_a_word_does_not_capture_questions() -> None:
-    catalog = {"article.txt": {"title": "One"}, "story-2.txt": {"title": "Two"}}
+    catalog = Catalog({"article.txt": {"title": "One"}, "story-2.txt": {"title": "Two"}})
     assert named_documents("Who wrote the article?", catalog) == ()
     assert named_documents("What does the story-2 piece say?", catalog) == ("story-2.txt",)
     assert named_documents("What is in article.txt?", catalog) == ("article.txt",)
@@ -171,7 +171,7 @@ def test_a_follow_up_keeps_the_previous_answers_document(bot: Assistant) -> None
     assert when.focus == ("wire.txt",) and when.abstained and when.text.startswith("The article doesn't say")
     # A question that stands alone by its words is asked of every document, and only of them.
     assert bot.searcher.focus("What will the robots cost?", history) == Focus()
-    assert bot.searcher.focus("And how many staff?", history).then == ()  # a follow-up: then everything
+    assert bot.searcher.focus("And how many staff?", history).widen  # a follow-up: then everything
     # "tonnes" is only in the garden story, but a pronoun follow-up brings no subject of its own.
     assert bot.searcher.focus("How many tonnes will it make?", history).sources == ("wire.txt",)
     # A topic switch stands alone: it is answered from the document its own words find.

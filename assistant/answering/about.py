@@ -121,6 +121,11 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
     return picks
 
 
+def is_headline(hit: PassageHit, index: int) -> bool:
+    """True when sentence ``index`` of ``hit`` is its document's headline, in its header."""
+    return hit.kind == "header" and _role(hit, index) == "title"
+
+
 def _role(header: PassageHit, index: int) -> str:
     """What a header sentence is: the headline, the date, or (neither) the byline's names."""
     text = " ".join(header.sentence_text(index).split())

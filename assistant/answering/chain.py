@@ -72,11 +72,10 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
 
     def respond(evidence: Evidence) -> Answer:
         answer = respond_to(evidence, chat_model, settings)
-        if answer.abstained and evidence.then is not None:
+        if answer.abstained and evidence.widen:
             # A follow-up the previous answer's documents cannot answer is asked of every document
             # ("And the price?" may be in another).
-            focus = Focus(evidence.then, "follow-up" if evidence.then else "")
-            wider = searcher.retrieve(evidence.question, evidence.query, focus)
+            wider = searcher.retrieve(evidence.question, evidence.query)
             retry = respond_to(wider, chat_model, settings)
             if not retry.abstained:
                 return dataclasses.replace(retry, focus=wider.focus)

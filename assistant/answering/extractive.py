@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answering.about import about_document, asks_about_document, names_no_topic
+from assistant.answering.about import about_document, asks_about_document, is_headline, names_no_topic
 from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate, candidates
 from assistant.answering.reader import shared_reader
@@ -251,11 +251,7 @@ def each_document(evidence: Evidence) -> Answer:
     for info in evidence.scope:
         picks = about_document(question, info)
         # Label each line with its file when the headline is what is asked, else with the headline.
-        label = (
-            info.source
-            if picks and all(h.kind == "header" and h.title == h.sentence_text(i) for h, i in picks)
-            else info.title
-        )
+        label = info.source if picks and all(is_headline(h, i) for h, i in picks) else info.title
         if not picks:
             lines.append(f"{label}: doesn't say.")
             continue

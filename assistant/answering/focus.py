@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from assistant.errors import UnknownDocumentError
-from assistant.ingest.lexical import tokens
+from assistant.ingest.lexical import compact, tokens
 
 #: Words that make a question speak of a document rather than of the news in it.
 _DOCUMENT_NOUN = re.compile(
@@ -41,14 +41,8 @@ class Focus:
     sources: tuple[str, ...] = ()
     #: "chosen" (by the user), "named" (in the question), "follow-up" (the previous answer's), or "".
     reason: str = ""
-    #: Where to look next when nothing in ``sources`` answers: () every document (a follow-up whose
-    #: subject moved on), or None (nowhere).
-    then: tuple[str, ...] | None = None
-
-
-def compact(text: str) -> str:
-    """A name as letters and digits only, lower case: "Press Gazette" and "pressgazette" are one name."""
-    return re.sub(r"[\W_]+", "", text.lower())
+    #: Ask every document when nothing in ``sources`` answers (a follow-up whose subject moved on).
+    widen: bool = False
 
 
 def _people(author: str | None) -> list[str]:
@@ -88,45 +82,59 @@ def speaks_of_a_document(question: str) -> bool:
     return bool(_DOCUMENT_NOUN.search(question))
 
 
-def named_documents(question: str, catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+class Catalog:
+    """The indexed documents by what they may be called, indexed once per index generation (a
+    question is matched against it in lookups, not in a pass over every document)."""
+
+    def __init__(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
+        #: Each document's manifest entry (title, site, author, date), by source.
+        self.entries = dict(entries)
+        self.by_name: dict[str, set[str]] = {}  # compact site, author or file name -> sources
+        self.by_file: dict[str, set[str]] = {}  # compact file name -> sources
+        self.titles = {
+            s: " ".join(str(e.get("title") or "").lower().split()) for s, e in self.entries.items()
+        }
+        self.described = {s: describing_words(s, e) for s, e in self.entries.items()}
+        self.df: dict[str, int] = {}
+        for source, entry in self.entries.items():
+            for key in aliases(source, entry):
+                self.by_name.setdefault(key, set()).add(source)
+            for key in {compact(source), compact(PurePosixPath(source).name)}:
+                self.by_file.setdefault(key, set()).add(source)
+            for word in self.described[source]:
+                self.df[word] = self.df.get(word, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def named_documents(question: str, catalog: Catalog) -> tuple[str, ...]:
     """The documents ``question`` names, or () when it names none (see the module docstring)."""
     if len(catalog) < 2:
         return ()
     folded = " ".join(question.lower().split())
-    titled = [
-        s
-        for s, e in catalog.items()
-        if len(e.get("title") or "") >= 12 and " ".join(str(e["title"]).lower().split()) in folded
-    ]
+    titled = [s for s, title in catalog.titles.items() if len(title) >= 12 and title in folded]
     if titled:  # the whole headline, pasted
         return tuple(sorted(titled))
     words = [m.group().rstrip(".'’") for m in _WORD.finditer(question)]
     # A file name is a name wherever it is written; an outlet or author only when the question speaks
     # of a document: "How many deals has Reuters signed?" may be about a story that mentions Reuters.
-    by_alias = _alias_matches(words, catalog, files_only=not speaks_of_a_document(question))
-    if by_alias:
+    speaks = speaks_of_a_document(question)
+    by_alias = _alias_matches(words, catalog.by_name if speaks else catalog.by_file, len(catalog))
+    if by_alias or not speaks:
         return by_alias
-    if not speaks_of_a_document(question):
-        return ()
     return _headline_matches(question, catalog)
 
 
-def _alias_matches(
-    words: list[str], catalog: Mapping[str, Mapping[str, Any]], *, files_only: bool
-) -> tuple[str, ...]:
-    names = {
-        s: ({compact(s), compact(PurePosixPath(s).name)} if files_only else aliases(s, e))
-        for s, e in catalog.items()
-    }
+def _alias_matches(words: list[str], names: Mapping[str, set[str]], count: int) -> tuple[str, ...]:
     lower_case = not any(w[:1].isupper() for w in words[1:])
     found: set[str] = set()
     for n in range(_MAX_NGRAM, 0, -1):
         for i in range(len(words) - n + 1):
             if not lower_case and not _whole_name(words, i, i + n):
                 continue
-            key = compact(" ".join(words[i : i + n]))
-            hits = {s for s, keys in names.items() if key in keys}
-            if hits and len(hits) < len(catalog):  # a name every document shares names none of them
+            hits = names.get(compact(" ".join(words[i : i + n])), set())
+            if hits and len(hits) < count:  # a name every document shares names none of them
                 found |= hits
         if found:
             break  # the longest name wins: "Vancouver Sun" before "Sun"
@@ -142,18 +150,14 @@ def _whole_name(words: list[str], i: int, j: int) -> bool:
     return not capital(i - 1) and not capital(j)
 
 
-def _headline_matches(question: str, catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+def _headline_matches(question: str, catalog: Catalog) -> tuple[str, ...]:
     """The documents whose headline (or file name) shares the rarest words with the question."""
-    described = {s: describing_words(s, e) for s, e in catalog.items()}
-    df: dict[str, int] = {}
-    for words in described.values():
-        for w in words:
-            df[w] = df.get(w, 0) + 1
-    n = len(catalog)
+    n, df = len(catalog), catalog.df
     asked = set(tokens(_DOCUMENT_NOUN.sub(" ", question)))
     scores = {
         s: sum(math.log((n + 1) / (df[w] + 0.5)) for w in asked & words if df[w] < n)
-        for s, words in described.items()
+        for s, words in catalog.described.items()
+        if asked & words
     }
     best = max(scores.values(), default=0.0)
     if best <= 0:
@@ -161,7 +165,7 @@ def _headline_matches(question: str, catalog: Mapping[str, Mapping[str, Any]]) -
     return tuple(sorted(s for s, v in scores.items() if v >= best - 1e-9))
 
 
-def chosen_documents(names: Sequence[str], catalog: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+def chosen_documents(names: Sequence[str], catalog: Catalog) -> tuple[str, ...]:
     """The indexed documents the user chose by ``names`` (file name, title, site or author).
 
     Raises UnknownDocumentError naming what was not found and what is indexed.
@@ -169,15 +173,12 @@ def chosen_documents(names: Sequence[str], catalog: Mapping[str, Mapping[str, An
     chosen: set[str] = set()
     for name in names:
         key = compact(str(name))
-        hits = {
-            s
-            for s in catalog
-            if key in (compact(s), compact(PurePosixPath(s).name), compact(PurePosixPath(s).stem))
-        }
-        hits = hits or {s for s, e in catalog.items() if key and key == compact(str(e.get("title") or ""))}
-        hits = hits or {s for s, e in catalog.items() if key in aliases(s, e)}
+        stems = {s for s in catalog.entries if key == compact(PurePosixPath(s).stem)}
+        hits = catalog.by_file.get(key, set()) | stems
+        hits = hits or {s for s, title in catalog.titles.items() if key and key == compact(title)}
+        hits = hits or catalog.by_name.get(key, set())
         if not hits:
-            listed = ", ".join(sorted(catalog)[:10]) + (", ..." if len(catalog) > 10 else "")
+            listed = ", ".join(sorted(catalog.entries)[:10]) + (", ..." if len(catalog) > 10 else "")
             raise UnknownDocumentError(
                 f"No indexed document is called {str(name)!r}. Name one by its file name, title, site or "
                 f"author; the index holds: {listed or 'nothing'} (`assistant documents` lists them)."

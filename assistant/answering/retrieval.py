@@ -13,11 +13,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.answering.about import asks_about_document, names_no_topic, topic_words
-from assistant.answering.focus import Focus, chosen_documents, compact, named_documents
+from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
 from assistant.answering.followup import is_elliptical, is_follow_up
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
 from assistant.indexing.store import Generation
-from assistant.ingest.lexical import BM25, tokens
+from assistant.ingest.lexical import BM25, compact, tokens
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,14 +60,14 @@ class Corpus:
         self.bm25 = BM25(
             [f"{m.get('title', '')} {t}" for m, t in zip(self.metadata, self.texts, strict=True)]
         )
-        self.sources = {m["source"] for m in self.metadata}
-        #: Each document's manifest entry (title, site, author, date): what a question may name it by.
-        self.catalog: dict[str, dict[str, Any]] = {
-            s: e for s, e in generation.manifest.get("documents", {}).items() if s in self.sources
-        }
         self.passages_of: dict[str, list[int]] = {}
         for i, m in enumerate(self.metadata):
             self.passages_of.setdefault(m["source"], []).append(i)
+        self.sources = set(self.passages_of)
+        #: What a question may call each document (title, site, author, file name).
+        self.catalog = Catalog(
+            {s: e for s, e in generation.manifest.get("documents", {}).items() if s in self.sources}
+        )
 
     def hit(self, i: int, score: float, dense: float) -> PassageHit:
         """The PassageHit for passage number ``i``."""
@@ -95,7 +95,7 @@ class Corpus:
 
     def info(self, source: str) -> DocumentInfo:
         """What an answerer may say about ``source`` itself: its title, header passage and lead."""
-        title = str(self.catalog.get(source, {}).get("title") or source)
+        title = str(self.catalog.entries.get(source, {}).get("title") or source)
         return DocumentInfo(source, title, self.header(source), self.lead(source))
 
     def lead(self, source: str) -> PassageHit | None:
@@ -152,7 +152,7 @@ class Searcher:
         if (is_follow_up(question) or (about and names_no_topic(question))) and not self._new_subject(
             question, quoted
         ):
-            return Focus(quoted, "follow-up", then=None if about else ())
+            return Focus(quoted, "follow-up", widen=not about)
         # A question that stands alone by its words is asked of every document, and only of them:
         # trying the conversation's documents after it found nothing gave wrong-document answers.
         return Focus()
@@ -220,7 +220,7 @@ class Searcher:
             documents=len(in_scope),
             focus=focus.sources,
             focus_reason=focus.reason,
-            then=focus.then,
+            widen=focus.widen,
             scope=scope,
         )
 

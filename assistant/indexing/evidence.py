@@ -105,9 +105,9 @@ class Evidence:
     #: user, "named" in the question, "follow-up" (the previous answer's documents), or "".
     focus: tuple[str, ...] = ()
     focus_reason: str = ""
-    #: Where to look next when nothing here answers: () every document, the previous answer's
-    #: documents, or None (nowhere): see answering/focus.py.
-    then: tuple[str, ...] | None = None
+    #: Ask every document when nothing here answers (a follow-up narrowed to the previous answer's
+    #: documents: "And the price?" may be in another).
+    widen: bool = False
     #: With several documents in scope: each one's header and lead (at most five, the best-retrieved
     #: first), so a question about "the article" can be answered for each instead of for one at random.
     scope: tuple[DocumentInfo, ...] = ()

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.ingest.doc_meta import DATE_RE, clean_site, parse_date, site_of_host, written_date
+from assistant.ingest.lexical import compact
 
 _SKIP_TAGS = {
     "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",
@@ -119,7 +120,7 @@ def extract_page(raw_html: str) -> HtmlPage:
         title = h1  # "Headline | Site name | date": the page's own h1 is the headline
     author = _clean(found.author or "") or None
     publisher = " ".join([found.sitename or "", *_PUBLISHER_META.findall(raw_html[:200_000])])
-    if author and _compact(author) in _compact(publisher):
+    if author and compact(author) in compact(publisher):
         # The site named as its own author ("Deutsche Welle (www.dw.com)"): the page's labelled
         # "Author" line, if it shows one, names the writer.
         labelled = _LABELLED_AUTHOR.search(visible)
@@ -149,10 +150,6 @@ _PUBLISHER_META = re.compile(
     r"[^>]*\bcontent=[\"']([^\"']{1,200})",
     re.I,
 )
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def _byline_as_written(visible: str, author: str) -> str:

@@ -47,6 +47,11 @@ def stem(word: str) -> str:
     return word
 
 
+def compact(text: str) -> str:
+    """A name as letters and digits only, lower case: "Press Gazette" and "pressgazette" are one name."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
 def stopword_only(text: str) -> bool:
     """True for a text with no content words at all ("What is it?", "Why?")."""
     return all(w in STOPWORDS for w in re.findall(r"\w+", text.lower()))
