@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.answering.chain import Turn
 from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
+from assistant.answering.followup import BORROWED_WEIGHT, term_weights
 from assistant.errors import UnknownDocumentError
+from assistant.ingest.lexical import tokens
 
 PLANET = """<!doctype html>
 <html><head><title>Harbour bridge reopens after two years of repairs | Daily Planet</title>
@@ -184,6 +187,35 @@ def test_a_follow_up_the_previous_document_cannot_answer_is_asked_of_all(bot: As
     history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.text}]
     result = bot.answer("And what about the tomato harvests there?", history)
     assert not result.abstained and sources(result) == {"garden.md"}
+
+
+def test_a_follow_ups_borrowed_words_weigh_less_than_its_own(bot: Assistant) -> None:
+    bm25 = bot.searcher.corpus()[1].bm25
+    query = "How many jobs will the new Acme factory create? How many staff?"
+    weights = term_weights("How many staff?", query, bm25)
+    (staff,), (acme,) = tokens("staff"), tokens("Acme")
+    assert weights[staff] == pytest.approx(bm25.idf(staff))  # the question's own word: as it is
+    # A word only the previous question holds: a quarter of its weight (1 + idf) in the scoring.
+    assert 1 + weights[acme] == pytest.approx(BORROWED_WEIGHT * (1 + bm25.idf(acme)))
+    assert 0 < BORROWED_WEIGHT < 1
+
+
+def test_a_question_that_stood_alone_is_asked_again_with_the_turn_before_it(bot: Assistant) -> None:
+    """ "How far short is New Mexico?" after a question about job peaks names its subject, so it is
+    first asked alone; if that finds nothing, the chain asks it again with the previous question."""
+    first = "How many jobs will the new Acme factory create?"
+    history = ({"role": "user", "content": first}, {"role": "assistant", "content": bot.answer(first).text})
+    condense = bot.chain().first  # the chain's first step: Turn -> Query
+    alone = condense.invoke(Turn("What will the robots cost?", history))
+    assert alone.text == alone.question and alone.fallback == f"{first} What will the robots cost?"
+    # Never over documents the user chose or the question named, nor without a turn before it.
+    assert condense.invoke(Turn("What will the robots cost?", history, ("wire.txt",))).fallback == ""
+    assert condense.invoke(Turn("What will the robots cost?")).fallback == ""
+    # A follow-up already searches with the turn before it; it falls back to every document.
+    follow = condense.invoke(Turn("And how many staff does it have?", history))
+    assert follow.fallback == "" and follow.focus.widen
+    evidence = bot.searcher.retrieve(follow.question, follow.text, follow.focus, follow.fallback)
+    assert evidence.fallback == follow.text
 
 
 def test_the_users_choice_narrows_retrieval(bot: Assistant) -> None:

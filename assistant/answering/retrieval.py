@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from assistant.answering.about import asks_about_document, names_no_topic, topic_words
 from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
-from assistant.answering.followup import is_elliptical, is_follow_up
+from assistant.answering.followup import is_elliptical, is_follow_up, term_weights
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
 from assistant.indexing.store import Generation
 from assistant.ingest.lexical import BM25, compact, tokens
@@ -189,9 +189,10 @@ class Searcher:
                     break
         return tuple(sorted(found))
 
-    def retrieve(self, question: str, query: str, focus: Focus | None = None) -> Evidence:
+    def retrieve(self, question: str, query: str, focus: Focus | None = None, fallback: str = "") -> Evidence:
         """All the evidence an answerer needs for ``question``, found by searching for ``query``
-        within ``focus`` (every document when it is empty)."""
+        within ``focus`` (every document when it is empty); ``fallback`` is what to search every
+        document for should nothing found here answer (Evidence.fallback)."""
         focus = focus or Focus()
         vector = self.embed_query(query)
         passages = self.search(query, self.settings.top_k, vector, sources=focus.sources)
@@ -215,12 +216,12 @@ class Searcher:
             vector=vector,
             passages=tuple(passages),
             vectors=tuple(self.sentence_vectors(hit) for hit in passages),
-            idf={t: bm25.idf(t) for t in tokens(query) if bm25.known(t)},
+            idf=term_weights(question, query, bm25),
             about=about,
             documents=len(in_scope),
             focus=focus.sources,
             focus_reason=focus.reason,
-            widen=focus.widen,
+            fallback=query if focus.widen else fallback,
             scope=scope,
         )
 

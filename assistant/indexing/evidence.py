@@ -86,7 +86,7 @@ class Evidence:
 
     ``vectors[i]`` holds the unit-length embeddings of ``passages[i]``'s sentences, and
     ``idf`` the rarity of each query term that occurs somewhere in the index (terms in no passage
-    are left out: they carry no lexical evidence).
+    are left out: they carry no lexical evidence; terms a follow-up borrowed weigh less).
     """
 
     question: str
@@ -105,9 +105,11 @@ class Evidence:
     #: user, "named" in the question, "follow-up" (the previous answer's documents), or "".
     focus: tuple[str, ...] = ()
     focus_reason: str = ""
-    #: Ask every document when nothing here answers (a follow-up narrowed to the previous answer's
-    #: documents: "And the price?" may be in another).
-    widen: bool = False
+    #: What to search every document for when nothing here answers ("" for nothing): a follow-up
+    #: narrowed to the previous answer's documents ("And the price?" may be in another), or a
+    #: question that stood alone by its words in a conversation, joined with the turn before it
+    #: ("How far short is New Mexico?" after a question about job peaks).
+    fallback: str = ""
     #: With several documents in scope: each one's header and lead (at most five, the best-retrieved
     #: first), so a question about "the article" can be answered for each instead of for one at random.
     scope: tuple[DocumentInfo, ...] = ()
