@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering.chain import Turn
 from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
 from assistant.answering.followup import BORROWED_WEIGHT, term_weights
 from assistant.errors import UnknownDocumentError
@@ -198,24 +197,6 @@ def test_a_follow_ups_borrowed_words_weigh_less_than_its_own(bot: Assistant) -> 
     # A word only the previous question holds: a quarter of its weight (1 + idf) in the scoring.
     assert 1 + weights[acme] == pytest.approx(BORROWED_WEIGHT * (1 + bm25.idf(acme)))
     assert 0 < BORROWED_WEIGHT < 1
-
-
-def test_a_question_that_stood_alone_is_asked_again_with_the_turn_before_it(bot: Assistant) -> None:
-    """ "How far short is New Mexico?" after a question about job peaks names its subject, so it is
-    first asked alone; if that finds nothing, the chain asks it again with the previous question."""
-    first = "How many jobs will the new Acme factory create?"
-    history = ({"role": "user", "content": first}, {"role": "assistant", "content": bot.answer(first).text})
-    condense = bot.chain().first  # the chain's first step: Turn -> Query
-    alone = condense.invoke(Turn("What will the robots cost?", history))
-    assert alone.text == alone.question and alone.fallback == f"{first} What will the robots cost?"
-    # Never over documents the user chose or the question named, nor without a turn before it.
-    assert condense.invoke(Turn("What will the robots cost?", history, ("wire.txt",))).fallback == ""
-    assert condense.invoke(Turn("What will the robots cost?")).fallback == ""
-    # A follow-up already searches with the turn before it; it falls back to every document.
-    follow = condense.invoke(Turn("And how many staff does it have?", history))
-    assert follow.fallback == "" and follow.focus.widen
-    evidence = bot.searcher.retrieve(follow.question, follow.text, follow.focus, follow.fallback)
-    assert evidence.fallback == follow.text
 
 
 def test_the_users_choice_narrows_retrieval(bot: Assistant) -> None:

@@ -9,8 +9,7 @@ Three named steps, composed as LangChain runnables (their names show in traces):
                                   document's header and lead, the query terms' rarity (retrieval.py)
     respond   Evidence -> Answer  the extractive answerer, or an LLM checked against the evidence;
                                   a follow-up the previous answer's documents cannot answer is
-                                  asked again of every document, and a question that stood alone
-                                  but found nothing is asked again with the turn before it
+                                  asked again of every document
 
 Data moves one way: each step gets only what the step before it returned.
 """
@@ -59,8 +58,6 @@ class Query:
     question: str
     text: str
     focus: Focus = dataclasses.field(default_factory=Focus)
-    #: What to search every document for if ``text`` finds no answer ("" for nothing).
-    fallback: str = ""
 
 
 def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings) -> Runnable:
@@ -68,24 +65,17 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
 
     def condense(turn: Turn) -> Query:
         text = retrieval_query(turn.question, list(turn.history), chat_model)
-        focus = searcher.focus(turn.question, turn.history, turn.documents)
-        previous = [m["content"] for m in turn.history if m["role"] == "user"]
-        # A question can name a subject and still lean on the turn before it ("How far short is New
-        # Mexico?" after one about job peaks): if it finds nothing alone, it is asked again with that
-        # turn's words. Never over a focus the user chose or the question named.
-        stood_alone = previous and text == turn.question and not focus.sources
-        fallback = f"{previous[-1]} {text}" if stood_alone else ""
-        return Query(turn.question, text, focus, fallback)
+        return Query(turn.question, text, searcher.focus(turn.question, turn.history, turn.documents))
 
     def retrieve(query: Query) -> Evidence:
-        return searcher.retrieve(query.question, query.text, query.focus, query.fallback)
+        return searcher.retrieve(query.question, query.text, query.focus)
 
     def respond(evidence: Evidence) -> Answer:
         answer = respond_to(evidence, chat_model, settings)
-        if answer.abstained and evidence.fallback:
+        if answer.abstained and evidence.widen:
             # A follow-up the previous answer's documents cannot answer is asked of every document
-            # ("And the price?" may be in another); a question that stood alone, with the turn before.
-            wider = searcher.retrieve(evidence.question, evidence.fallback)
+            # ("And the price?" may be in another).
+            wider = searcher.retrieve(evidence.question, evidence.query)
             retry = respond_to(wider, chat_model, settings)
             if not retry.abstained:
                 return dataclasses.replace(retry, focus=wider.focus)

@@ -189,10 +189,9 @@ class Searcher:
                     break
         return tuple(sorted(found))
 
-    def retrieve(self, question: str, query: str, focus: Focus | None = None, fallback: str = "") -> Evidence:
+    def retrieve(self, question: str, query: str, focus: Focus | None = None) -> Evidence:
         """All the evidence an answerer needs for ``question``, found by searching for ``query``
-        within ``focus`` (every document when it is empty); ``fallback`` is what to search every
-        document for should nothing found here answer (Evidence.fallback)."""
+        within ``focus`` (every document when it is empty)."""
         focus = focus or Focus()
         vector = self.embed_query(query)
         passages = self.search(query, self.settings.top_k, vector, sources=focus.sources)
@@ -221,7 +220,7 @@ class Searcher:
             documents=len(in_scope),
             focus=focus.sources,
             focus_reason=focus.reason,
-            fallback=query if focus.widen else fallback,
+            widen=focus.widen,
             scope=scope,
         )
 

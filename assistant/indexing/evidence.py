@@ -105,11 +105,9 @@ class Evidence:
     #: user, "named" in the question, "follow-up" (the previous answer's documents), or "".
     focus: tuple[str, ...] = ()
     focus_reason: str = ""
-    #: What to search every document for when nothing here answers ("" for nothing): a follow-up
-    #: narrowed to the previous answer's documents ("And the price?" may be in another), or a
-    #: question that stood alone by its words in a conversation, joined with the turn before it
-    #: ("How far short is New Mexico?" after a question about job peaks).
-    fallback: str = ""
+    #: Ask every document when nothing here answers (a follow-up narrowed to the previous answer's
+    #: documents: "And the price?" may be in another).
+    widen: bool = False
     #: With several documents in scope: each one's header and lead (at most five, the best-retrieved
     #: first), so a question about "the article" can be answered for each instead of for one at random.
     scope: tuple[DocumentInfo, ...] = ()
