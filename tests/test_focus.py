@@ -265,3 +265,8 @@ def test_an_llm_answers_from_the_focus_too(bot: Assistant) -> None:
     prompt = model.seen[-1][-1].content
     assert "Acme" in prompt and "harbour bridge" not in prompt and "gardens" not in prompt
     assert result.focus == ("wire.txt",) and sources(result) <= {"wire.txt"}
+
+
+def test_who_wrote_a_named_piece_on_a_subject_asks_for_its_byline(bot: Assistant) -> None:
+    result = bot.answer("Who wrote the Reuters piece on the Leeds factory?")
+    assert result.focus == ("wire.txt",) and "Jane Porter" in result.text

@@ -19,6 +19,7 @@ from test_web_browser import browser, page  # noqa: F401 (the browser fixtures, 
 from web_helpers import serve
 
 from assistant import Settings, answer, build_index
+from assistant.answering.focus import Catalog, named_documents
 from assistant.cli import main
 from assistant.eval.evaluate import run_eval
 from assistant.indexing.build import index_fingerprint
@@ -567,3 +568,32 @@ def test_a_site_named_as_its_own_author_gives_way_to_the_pages_author_line() -> 
     assert extracted.author == "Jane Roe" and extracted.site == "DW"
     plain = page.replace("Deutsche Welle (www.dw.com)", "Max Muster", 1)
     assert extract_page(plain).author == "Max Muster"  # a real person in the meta tag stays
+
+
+def test_a_scraped_pages_outlet_comes_from_its_dateline_and_copyright_line() -> None:
+    """#23: a scrape that stripped the dateline's dash ("TOKYO (AP)  Japan's ...") after photo
+    captions, with the publisher's copyright line at the end, is the Associated Press's (AP) page."""
+    caption = (
+        "Journalists watch an image from the moon during a press conference on Thursday in Tokyo, where "
+        "officials said the spacecraft landed only 55 meters from its target. (AP Photo/Eugene Hoshiko)"
+    )
+    story = [
+        "TOKYO (AP)  Japan's space agency said Thursday that its first lunar mission hit the tiny patch of "
+        "the moon's surface it was aiming for, although the probe appears to be lying upside-down.",
+        "Japan became the fifth country in history to reach the moon when the lander touched down, the "
+        "agency said in a statement.",
+        "The agency (JAXA) Director said the images sent back were just like those the team had imagined.",
+    ]
+    footer = "Copyright 2024 The Associated Press. All Rights Reserved."
+    text = "Title: Moon lander hits its target\n\n" + "\n\n".join([caption] * 4 + story + [footer]) + "\n"
+    assert parse_document("moon.txt", text, "x").site == "Associated Press (AP)"
+    # Either name picks it, and the short one names it in a question.
+    catalog = Catalog({"moon.txt": {"title": "Moon lander hits its target", "site": "Associated Press (AP)"},
+                       "other.txt": {"title": "Harbour bridge reopens", "site": "Daily Planet"}})  # fmt: skip
+    assert named_documents("What is the headline of the AP story?", catalog) == ("moon.txt",)
+    assert named_documents("What does the Associated Press story say?", catalog) == ("moon.txt",)
+    # A dateline alone, a copyright line alone; a photo credit or a name in brackets mid-sentence is none.
+    assert parse_document("a.txt", text.replace(footer, "More news follows."), "x").site == "AP"
+    assert parse_document("b.txt", text.replace("TOKYO (AP)  ", ""), "x").site == "Associated Press"
+    other = text.replace(footer, "© Getty Images").replace("TOKYO (AP)  ", "")
+    assert parse_document("c.txt", other, "x").site is None

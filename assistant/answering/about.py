@@ -35,8 +35,10 @@ _ASKS_AUTHOR = re.compile(
     # "the Federer Dubai story": a few topic words may name which document; before "report" only
     # one ("the harbour report"), since a report may be what the story is about ("the UN climate report")
     r"(?:(?: [\w'’-]+){0,3} (?:article|story|piece)s?|(?: [\w-]+)? reports?)?)?\s*[?.!]*\s*$"
-    # "Who wrote the article about Nick Griffin's arrest?" (not "report": one may be the story's subject)
-    r"|\bwho (?:wrote|has written|authored|penned) (?:this|that|the) (?:article|story|piece) (?:about|on) "
+    # "Who wrote the article about Nick Griffin's arrest?", "the DW piece on Berlin's colonial past?"
+    # (not "report": one may be the story's subject)
+    r"|\bwho (?:wrote|has written|authored|penned) (?:this|that|the)(?: [\w'’-]+){0,2}"
+    r" (?:article|story|piece) (?:about|on) "
     r"|\bwho(?:'s| is| was| were)(?: the)? (?:author|writer|reporter|journalist)s?\b"
     # "the author of the article?", not "What does the author of the report want done?"
     r"|\b(?:author|writer|byline|reporter)s? of (?:this|the|that) (?:article|story|piece|page)\s*[?.!]*\s*$"

@@ -59,8 +59,9 @@ def aliases(source: str, entry: Mapping[str, Any]) -> set[str]:
     if re.search(r"[-_\d]", stem):  # "reuters-2014-airasia", not "article" (of article.txt): a word
         names.add(stem)
     site = entry.get("site") or ""
-    if site:
-        names |= {site, re.sub(r"^the\s+", "", site, flags=re.I)}
+    # "Associated Press (AP)" (ingest/doc_meta.find_outlet) goes by either name.
+    for name in filter(None, re.split(r"\s*[()]\s*", site)):
+        names |= {name, re.sub(r"^the\s+", "", name, flags=re.I)}
     for person in _people(entry.get("author")):
         names.add(person)
         parts = person.split()

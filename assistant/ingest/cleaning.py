@@ -31,7 +31,7 @@ from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
 #: rebuilds instead of mixing two readings.
-CLEANER_VERSION = "6"
+CLEANER_VERSION = "7"
 
 
 @dataclass(frozen=True)

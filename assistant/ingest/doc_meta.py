@@ -125,6 +125,18 @@ def front_matter_fields(text: str, span: Span) -> dict[str, Span]:
 
 # A wire or outlet dateline at the start of a story: "LONDON (Reuters) -", "WASHINGTON (AP) —".
 _DATELINE_OUTLET = re.compile(r"^[^\n()]{0,60}?\((?P<outlet>[A-Z][\w&.' ]{0,30}?)\)\s*[-–—:]", re.M)
+# A dateline whose dash a scraper stripped ("TOKYO (AP)  Japan's space agency said"): only after a
+# place in capitals, so "The agency (JAXA) Director said" is not one.
+_CAPS_DATELINE_OUTLET = re.compile(
+    r"^[A-Z][A-Z.,'’ -]{1,40}\((?P<outlet>[A-Z][\w&.' ]{0,30}?)\)\s+(?=[A-Z])", re.M
+)
+# A copyright line with "all rights reserved" names the publisher: "Copyright 2024 The Associated
+# Press. All Rights Reserved." A photo credit ("© Getty Images") lacks the reservation.
+_COPYRIGHT_OUTLET = re.compile(
+    r"^\W*(?:copyright\b|©|\(c\))\W*(?:©\s*)?(?:\d{4}(?:\s*[-–]\s*\d{4})?,?\s+)?(?:the\s+)?"
+    r"(?P<outlet>[A-Z][\w&' ]{1,40}?)\W*\s+all rights reserved\b",
+    re.I | re.M,
+)
 # Front-matter fields naming the publisher, or a URL whose host does.
 _OUTLET_FIELD_RE = re.compile(
     r"^(?P<key>site_?name|site|publisher|source|outlet|publication|url|link|canonical_url|feed)"
@@ -158,11 +170,13 @@ def clean_site(name: str | None) -> str | None:
 
 
 def find_outlet(text: str, spans: tuple[Span, ...], front: Span | None = None) -> str | None:
-    """The outlet a text names for itself: a front-matter field, or a wire dateline "(Reuters) -".
+    """The outlet a text names for itself: a front-matter field, a wire dateline "(Reuters) -", or
+    its copyright line.
 
     Only the text's own words count (never a list of known outlets): the publisher's field in a
-    Markdown export, the host of its URL field, or the parenthesised name in the first paragraphs'
-    dateline.
+    Markdown export, the host of its URL field, the parenthesised name in the first paragraphs'
+    dateline, or the holder in a "Copyright ... All rights reserved" line. A holder whose initials are
+    the dateline's name gives both: "Associated Press (AP)".
     """
     if front is not None:
         found: dict[str, str] = {}
@@ -175,8 +189,21 @@ def find_outlet(text: str, spans: tuple[Span, ...], front: Span | None = None) -
             host = _HOST.match(found.get(key, ""))
             if host:
                 return site_of_host(host.group("host"))
+    dateline = None
     for a, b in spans[:3]:
         match = _DATELINE_OUTLET.match(text, a, min(b, a + 120))
         if match:
-            return match.group("outlet").strip()
-    return None
+            dateline = match.group("outlet").strip()
+            break
+    # Photo captions can come before the story: a capitals dateline is looked for a little further.
+    for a, b in spans[:10] if dateline is None else ():
+        match = _CAPS_DATELINE_OUTLET.match(text, a, min(b, a + 120))
+        if match:
+            dateline = match.group("outlet").strip()
+            break
+    holder = next((m.group("outlet").strip() for m in _COPYRIGHT_OUTLET.finditer(text)), None)
+    if holder and dateline and dateline != holder:
+        # "Associated Press (AP)": the full name, and the short one the story itself uses.
+        initials = "".join(w[0] for w in holder.split() if w[:1].isupper())
+        return f"{holder} ({dateline})" if initials == dateline else dateline
+    return dateline or holder
