@@ -133,9 +133,9 @@ _CAPS_DATELINE_OUTLET = re.compile(
 # A copyright line with "all rights reserved" names the publisher: "Copyright 2024 The Associated
 # Press. All Rights Reserved." A photo credit ("© Getty Images") lacks the reservation.
 _COPYRIGHT_OUTLET = re.compile(
-    r"^\W*(?:copyright\b|©|\(c\))\W*(?:©\s*)?(?:\d{4}(?:\s*[-–]\s*\d{4})?,?\s+)?(?:the\s+)?"
-    r"(?P<outlet>[A-Z][\w&' ]{1,40}?)\W*\s+all rights reserved\b",
-    re.I | re.M,
+    r"^\W*(?:(?i:copyright)\b|©|\([cC]\))\W*(?:©\s*)?(?:\d{4}(?:\s*[-–]\s*\d{4})?,?\s+)?(?:[Tt]he\s+)?"
+    r"(?P<outlet>[A-Z][\w&' ]{1,40}?)\W*\s+(?i:all rights reserved)\b",
+    re.M,
 )
 # Front-matter fields naming the publisher, or a URL whose host does.
 _OUTLET_FIELD_RE = re.compile(
@@ -189,18 +189,14 @@ def find_outlet(text: str, spans: tuple[Span, ...], front: Span | None = None) -
             host = _HOST.match(found.get(key, ""))
             if host:
                 return site_of_host(host.group("host"))
-    dateline = None
-    for a, b in spans[:3]:
-        match = _DATELINE_OUTLET.match(text, a, min(b, a + 120))
-        if match:
-            dateline = match.group("outlet").strip()
-            break
     # Photo captions can come before the story: a capitals dateline is looked for a little further.
-    for a, b in spans[:10] if dateline is None else ():
-        match = _CAPS_DATELINE_OUTLET.match(text, a, min(b, a + 120))
-        if match:
-            dateline = match.group("outlet").strip()
-            break
+    datelines = (
+        match.group("outlet").strip()
+        for pattern, paragraphs in ((_DATELINE_OUTLET, 3), (_CAPS_DATELINE_OUTLET, 10))
+        for a, b in spans[:paragraphs]
+        if (match := pattern.match(text, a, min(b, a + 120)))
+    )
+    dateline = next(datelines, None)
     holder = next((m.group("outlet").strip() for m in _COPYRIGHT_OUTLET.finditer(text)), None)
     if holder and dateline and dateline != holder:
         # "Associated Press (AP)": the full name, and the short one the story itself uses.
