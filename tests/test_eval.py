@@ -158,6 +158,12 @@ def test_contains_answer_matches_whole_words_and_ignores_markers() -> None:
     assert not contains_answer("About 100 people [1].", "10")
     assert not contains_answer("It happened in 1990 [1].", "1")  # a marker's number is not an answer
     assert not contains_answer("Anything at all.", "the")  # empty after normalisation never matches
+    # Typographic quotes and dashes are punctuation; a dash or slash splits words.
+    assert contains_answer("A spokesperson said: “We do not comment.” [1]", "We do not comment")
+    assert contains_answer("A backer of British Columbia-based Carbon Engineering [1]", "British Columbia")
+    assert contains_answer("It is the 175-year-old news agency [1]", "175-year-old")
+    assert contains_answer("Ransomware for Android/iOS [1]", "Android")
+    assert not contains_answer("An early backer of British Columbia-based firms [1]", "Columbia-based firm")
 
 
 def test_score_hit_supported_and_integrity(tmp_path: Path) -> None:

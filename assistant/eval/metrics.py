@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +19,9 @@ from assistant.results import Answer
 Cache = dict[Path, str | None]
 _MARKER = re.compile(r"\[\d+\]")
 _PUNCT = frozenset(string.punctuation)
+# Between words in running text, a dash or slash separates them ("British Columbia-based",
+# "Android/iOS"): for containment both sides read it as a space.
+_JOINERS = re.compile(r"[-/\u2010-\u2015]")
 
 
 @dataclass(frozen=True)
@@ -108,13 +112,22 @@ def normalize_answer(text: str) -> str:
 
 
 def contains_answer(text: str, gold: str) -> bool:
-    """True when normalised ``gold`` appears in normalised ``text`` on word boundaries.
+    """True when normalised ``gold`` appears in normalised ``text`` on word boundaries (``_loose``).
 
     Word boundaries keep "10" from matching "100"; ``[n]`` markers are dropped first so a marker's
     number never counts as (or splits) an answer.
     """
-    needle = normalize_answer(gold)
-    return bool(needle) and f" {needle} " in f" {normalize_answer(_MARKER.sub(' ', text))} "
+    needle = _loose(gold)
+    return bool(needle) and f" {needle} " in f" {_loose(_MARKER.sub(' ', text))} "
+
+
+def _loose(text: str) -> str:
+    """``normalize_answer`` for containment in an answer's prose: typographic punctuation (curly
+    quotes, dashes) counts as punctuation too, and a dash or slash splits words. SQuAD's own
+    normalisation, kept for exact match, knows only ASCII punctuation, so '“We do not comment' would
+    hide the gold 'We do not comment' and 'British Columbia-based' the gold 'British Columbia'."""
+    text = _JOINERS.sub(" ", text)
+    return normalize_answer("".join(ch for ch in text if not unicodedata.category(ch).startswith("P")))
 
 
 def score(
