@@ -68,25 +68,6 @@ def test_follow_ups_lean_on_the_previous_turn_and_new_subjects_stand_alone() -> 
     assert retrieval_query("What is it about?", history) == "What is it about?"
 
 
-def test_a_chain_of_follow_ups_keeps_the_subject_of_the_question_that_stood_alone() -> None:
-    turns = ["What is the SLIM moon lander?", "Who manages it?", "And his deputy?", "What did he say?"]
-    history = [
-        {"role": r, "content": q if r == "user" else "x"} for q in turns for r in ("user", "assistant")
-    ]
-    assert retrieval_query("What score did he give it?", history[:4]) == (
-        "What is the SLIM moon lander? Who manages it? What score did he give it?"
-    )
-    # At most three earlier questions: a long chain drifts from its subject.
-    assert retrieval_query("Why?", history) == "Who manages it? And his deputy? What did he say? Why?"
-    # A question in the chain that stands alone starts it afresh.
-    fresh = [
-        *history,
-        {"role": "user", "content": "How did China react?"},
-        {"role": "assistant", "content": "x"},
-    ]
-    assert retrieval_query("Why?", fresh) == "How did China react? Why?"
-
-
 def test_a_bare_question_word_is_answered_from_the_conversation_or_abstains_alone(
     article_settings: Settings,
 ) -> None:
