@@ -115,10 +115,6 @@ def respond_to(evidence: Evidence, chat_model: BaseChatModel | None, settings: S
     )
 
 
-# How many earlier questions a follow-up may borrow from: a long chain drifts from its subject.
-_CHAIN_MAX = 3
-
-
 def retrieval_query(question: str, history: list[Message], chat_model: BaseChatModel | None = None) -> str:
     """What to search for: the question, joined with the previous question when it is a follow-up."""
     previous = [m["content"] for m in history if m["role"] == "user"]
@@ -130,17 +126,10 @@ def retrieval_query(question: str, history: list[Message], chat_model: BaseChatM
         rewritten = rewrite_question(question, history, chat_model)
         if rewritten != question:
             return rewritten
-    # No LLM (or it could not help): a follow-up borrows the previous question's words, and those of
-    # the questions before it back to the last one that stood alone, so a chain of follow-ups keeps
-    # its subject ("What is SLIM?", "Who manages it?", "What score did he give it?").
-    if not is_follow_up(question):
-        return question
-    borrowed: list[str] = []
-    for earlier in reversed(previous[-_CHAIN_MAX:]):
-        borrowed.insert(0, earlier)
-        if not is_follow_up(earlier):
-            break
-    return " ".join([*borrowed, question])
+    # No LLM (or it could not help): a follow-up borrows the previous question's words.
+    if is_follow_up(question):
+        return f"{previous[-1]} {question}"
+    return question
 
 
 # Control and format characters (zero-width, bidi overrides) and lone surrogates, which no encoder
