@@ -248,8 +248,9 @@ vectors (what Chroma's top-k returns); hit = a gold answer anywhere in the k chu
 length, averaged over all {n} questions. Dense sentences: the same with single sentences (the project's
 splitter) as units. The recipe's characters still go to an LLM that must find the answer in them."""
 HOW_TO_READ = """\
-Answer hit is the share of answerable questions whose gold answer (SQuAD normalisation, whole words)
-appears in what the user is shown; supported hit also requires it inside a cited quote. False
+Answer hit is the share of answerable questions whose gold answer (SQuAD normalisation, typographic
+quotes and dashes as punctuation, a dash or slash as a space; whole words) appears in what the user is
+shown; supported hit also requires it inside a cited quote. False
 abstention is the share of answerable questions where the assistant said the documents do not answer;
 abstention on unanswerable is the share of unanswerable questions where it said so. Citation integrity
 is the share of citations whose quote equals the source file at its offsets. Targets: answer hit
