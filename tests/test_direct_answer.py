@@ -25,6 +25,61 @@ def test_a_figure_is_given_first_and_marked_inside_its_quote(article_settings: S
         assert marked[0].start <= marked[0].answer_start < marked[0].answer_end <= marked[0].end
 
 
+PROBES = (
+    "Moon probes send back pictures\n\n"
+    "The two probes frame and select images on their own, using one antenna to send them back to base. "
+    "Despite the rush, the probes captured and transmitted 275 images. "
+    "The lander touched down on Saturday, Jan. 20, 2024, about 55 meters from its target.\n"
+)
+
+
+def test_the_direct_answer_is_the_count_or_measure_asked_for(make_settings) -> None:
+    """ "two" counts probes, not images; a date's "20" is no distance: the bold answer is the figure
+    of the thing counted, or the figure with its unit, or none at all."""
+    settings = make_settings({"probes.txt": PROBES})
+    images = answer("How many images did the probes send back?", settings=settings)
+    assert images.short_answer in ("275", None), images.short_answer
+    assert (
+        answer("How far from its target did the lander touch down?", settings=settings).short_answer == "55"
+    )
+
+
+def test_a_count_is_a_number_of_the_thing_counted() -> None:
+    from assistant.answering.answer_types import counted, figure_fits
+
+    def fits(question: str, sentence: str) -> list[str]:
+        import re
+
+        numbers = re.finditer(r"\d[\d,]*\d|\d|\btwo\b", sentence)
+        return [m.group() for m in numbers if figure_fits(question, sentence, m.end())]
+
+    assert counted("How many of the South Koreans were on board?") == "korean"
+    assert counted("How many were killed?") is None
+    question = "How many images did they send back?"
+    assert fits(question, "The two probes frame and select images independently.") == []
+    assert fits(question, "Despite the rush, the probes transmitted 275 images.") == ["275"]
+    assert fits("How many missiles were approved?", "It approved 136 new missiles and 12 launchers.") == [
+        "136"
+    ]
+    # A sentence that says the thing in other words keeps every number: "staff" asked, "people" written.
+    assert fits("How many staff does it have?", "The company employs 5,000 people.") == ["5,000"]
+    assert fits("How many were killed?", "At least 12 people were killed.") == ["12"]
+
+
+def test_a_measure_is_a_figure_with_its_unit() -> None:
+    from assistant.answering.answer_types import figure_fits
+
+    question = "How far from its target did it land?"
+    date = "Sakai spoke in Tokyo on Thursday, Jan. 25, 2024."
+    assert not figure_fits(question, date, date.index("25") + 2)
+    distance = "It landed about 55 meters (60 yards) from its target."
+    assert figure_fits(question, distance, distance.index("55") + 2)
+    assert figure_fits("How big is the dish?", "The 500-metre dish.", len("The 500"))
+    assert figure_fits(
+        "How long did the search last?", "The search lasted two weeks.", len("The search lasted two")
+    )
+
+
 def test_no_direct_answer_where_the_question_asks_for_no_figure(article_settings: Settings) -> None:
     result = answer("Why did South Korea choose the PAC-3?", settings=article_settings)
     assert result.short_answer is None and all(c.answer_start is None for c in result.citations)

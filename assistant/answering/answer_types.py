@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.ingest.lexical import STOPWORDS, stem
+
 # Number words that are a count on their own ("two"); "million" alone is only a multiplier.
 _COUNT_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
@@ -155,6 +157,51 @@ def _spells(letters: list[str], run: list[str], spare: int) -> bool:
         if not took and word.lower() not in _MINOR:
             unused += 1
     return at == len(letters) and unused <= spare
+
+
+# "How many images did they send back?" counts images: the thing counted is the last of the content
+# words right after "how many" ("How many of the South Koreans were ..." counts Koreans).
+_HOW_MANY = re.compile(r"\bhow many\b", re.I)
+_WORDS = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+# "How far / tall / long ...?" asks for a measure: a figure with its unit, not any number in the sentence
+# (a caption's "Jan. 25, 2024" is no distance). English units of length, area, weight, speed and time.
+_MEASURE_ASKED = re.compile(r"\bhow (?:far|tall|high|wide|deep|long|big|large|heavy|fast)\b", re.I)
+_UNIT = re.compile(
+    r"[\s-]*(?:km|cm|mm|m|ft|mph|kph|kg|sq|kilomet(?:er|re)s?|met(?:er|re)s?|miles?|feet|foot|yards?|"
+    r"inch(?:es)?|light[\s-]years?|acres?|hectares?|square|tons?|tonnes?|kilo(?:gram)?s?|grams?|pounds|lbs?|"
+    r"lit(?:er|re)s?|gallons?|degrees?|knots?|storeys?|stories|floors?|seconds?|minutes?|hours?|days?|"
+    r"weeks?|months?|years?|decades?|centur(?:y|ies))\b",
+    re.I,
+)
+
+
+def counted(question: str) -> str | None:
+    """The stem of what a "how many" question counts ("imag" in "How many images did they send?")."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    words = _WORDS.findall(question[m.end() :].lower())
+    while words and words[0] in ("of", "the", "those", "these", "its", "their"):
+        words.pop(0)
+    head = []
+    for word in words:
+        if word in STOPWORDS:
+            break
+        head.append(word)
+    return stem(head[-1]) if head else None
+
+
+def figure_fits(question: str, sentence: str, end: int) -> bool:
+    """Whether the figure ending at ``end`` in ``sentence`` is the one a number question asks for: a
+    measure has its unit after it; a count is followed within four words by the thing counted, when
+    the sentence names that thing at all (else it may say it in other words: "staff" asked,
+    "employees" written). "two" in "The two probes select images" is no count of images."""
+    if _MEASURE_ASKED.search(question):
+        return bool(_UNIT.match(sentence, end))
+    thing = counted(question)
+    if thing is None or thing not in {stem(w) for w in _WORDS.findall(sentence.lower())}:
+        return True
+    return thing in {stem(w) for w in _WORDS.findall(sentence[end:].lower())[:4]}
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|of|into|across|near|the)\s+$", re.I)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answering.answer_types import answer_type, typed_spans
+from assistant.answering.answer_types import answer_type, figure_fits, typed_spans
 from assistant.ingest.lexical import STOPWORDS
 
 if TYPE_CHECKING:
@@ -46,6 +46,10 @@ def short_answer(
     for n in order:
         text = chosen[n].text
         spans = typed_spans(kind, text, question)
+        if kind == "number":
+            # The bold answer must be the figure asked for, not any number in the sentence: the
+            # answerer's features and abstention keep the looser match, which ranks better (tried).
+            spans = [s for s in spans if figure_fits(question, text, s[1])]
         if spans:
             start, end = min(spans, key=lambda s: distance(s, text, asked))
             return n, start, end
