@@ -3,7 +3,8 @@
 For questions that ask for a figure, a date or an acronym's long form (how many / how much / when /
 what does X stand for), the phrase is the span of that kind in the quoted sentences that the
 question does not already say, nearest to the question's own words in the sentence (the answer to
-"When did X happen?" sits next to "X"). No span of the kind, no short answer: the quote alone is
+"When did X happen?" sits next to "X"). A count must count the thing asked about and a measure carry
+its unit (``answer_types.figure_fits``). No span of the kind, no short answer: the quote alone is
 the answer then.
 """
 
