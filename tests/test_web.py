@@ -202,13 +202,15 @@ def test_chat_passes_the_picked_documents_and_names_the_documents_used() -> None
     result = answer("It opened. [1] It was found. [2]", two)
     seen: list[object] = []
     backend = fake_backend({"Q?": [result]}, seen)
-    ((shown, _),) = respond("Q?", [], {}, backend, ["a.html", 3], several=True)  # type: ignore[list-item]
+    titles = {"a.html": "Telescope opens", "b.txt": "Plane found"}
+    ((shown, _),) = respond("Q?", [], {}, backend, ["a.html", 3], titles=titles)  # type: ignore[list-item]
     assert ("documents", ["a.html"]) in seen  # what is not a name is dropped
     assert 'data-kind="used">From: <span title="a.html">Telescope opens</span> · ' in shown
     ((alone, _),) = respond("Q?", [], {}, backend)
     assert 'data-kind="used"' not in alone  # one document: nothing to say
     narrowed = dataclasses.replace(answer("The article doesn't say."), abstained=True, focus=("a.html",))
-    assert "Asked of: " in render_answer(narrowed, name_documents=True)
+    # An abstention names what it was asked of, by title as answers do.
+    assert 'Asked of: <span title="a.html">Telescope opens</span>' in render_answer(narrowed, titles=titles)
     per_line = render_answer(answer("A: x [1]\nB: y [2]", two))
     assert "A\\: x" in per_line and "\n\nB\\: y" in per_line  # each document on its own line
 

@@ -104,8 +104,10 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     def chat(
         message: Any, history: list[dict[str, Any]], memory: dict[str, str] | None, chosen: list[str] | None
     ) -> Any:
-        several = len(list_documents(backend)[0]) > 1
-        yield from respond(message, history, memory, backend, chosen, several=several)
+        indexed = list_documents(backend)[0]
+        # With several documents, each answer names the ones it used, by title.
+        titles = {d.source: d.title for d in indexed} if len(indexed) > 1 else None
+        yield from respond(message, history, memory, backend, chosen, titles=titles)
 
     def refresh(chosen: list[str] | None = None) -> tuple[Any, ...]:
         docs, problem = list_documents(backend)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from assistant.errors import AssistantError
@@ -98,12 +98,13 @@ def respond(
     memory: Memory | None,
     backend: Backend,
     documents: Sequence[str] | None = None,
-    several: bool = False,
+    titles: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, Memory]]:
     """Yield the chat message as soon as the answer exists (an LLM's answer as its sentences arrive).
 
-    ``documents`` is the picker's choice (empty or None: every document); with ``several`` documents
-    indexed each answer names the documents it used. Yields (message, memory): the memory keeps only
+    ``documents`` is the picker's choice (empty or None: every document); ``titles`` (each indexed
+    document's title by file name, given when several are indexed) makes each answer name the
+    documents it used. Yields (message, memory): the memory keeps only
     the messages still in the history, plus this one.
     """
     import gradio as gr
@@ -117,11 +118,11 @@ def respond(
         chosen = [d for d in documents or () if isinstance(d, str)] or None
         for partial in backend.stream(question, plain_history(history, memory), chosen):
             if result is not None:  # an earlier, shorter version of the answer: show it meanwhile
-                yield render_answer(result, final=False, name_documents=several), kept
+                yield render_answer(result, final=False, titles=titles), kept
             result = partial
         if result is None:
             return
-        rendered = render_answer(result, name_documents=several)
+        rendered = render_answer(result, titles=titles)
     except AssistantError as exc:
         yield render_error(str(exc)), kept
         return

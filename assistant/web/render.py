@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -177,11 +177,13 @@ def render_text(text: str, numbers: Iterable[int] = ()) -> str:
     )
 
 
-def render_used(result: Any) -> str:
-    """Which documents an answer used, by title: "From: Title A · Title B" (or what it was narrowed to)."""
+def render_used(result: Any, titles: Mapping[str, str] | None = None) -> str:
+    """Which documents an answer used, by title: "From: Title A · Title B" (or what it was narrowed to,
+    titled from ``titles``, each document's title by file name)."""
+    titles = titles or {}
     used = dict.fromkeys((c.title or c.source, c.source) for c in result.citations)
     if not used and result.focus:
-        used = dict.fromkeys((source, source) for source in result.focus)
+        used = dict.fromkeys((titles.get(source) or source, source) for source in result.focus)
     if not used:
         return ""
     what = "From" if result.citations else "Asked of"
@@ -191,11 +193,12 @@ def render_used(result: Any) -> str:
     return f'<div class="nw-used" data-kind="used">{what}: {names}</div>'
 
 
-def render_answer(result: Any, *, final: bool = True, name_documents: bool = False) -> str:
+def render_answer(result: Any, *, final: bool = True, titles: Mapping[str, str] | None = None) -> str:
     """A whole chat message: the direct answer in bold, the quoted text, then its passages.
 
     ``final=False`` renders an answer still being written (an LLM streaming its sentences);
-    ``name_documents`` (several documents indexed) adds which documents the answer used.
+    ``titles`` (each document's title by file name, given when several are indexed) adds which
+    documents the answer used.
     """
     parts = []
     short = result.short_answer
@@ -204,7 +207,7 @@ def render_answer(result: Any, *, final: bool = True, name_documents: bool = Fal
     parts.append(render_text(result.text, (c.number for c in result.citations)) + ("" if final else " …"))
     if result.notice:
         parts.append(f'<div class="nw-notice">{escape_html(result.notice)}</div>')
-    if name_documents and (used := render_used(result)):
+    if titles and (used := render_used(result, titles)):
         parts.append(used)
     if result.abstained:
         parts.append(
