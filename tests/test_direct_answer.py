@@ -51,7 +51,7 @@ def test_a_count_is_a_number_of_the_thing_counted() -> None:
         import re
 
         numbers = re.finditer(r"\d[\d,]*\d|\d|\btwo\b", sentence)
-        return [m.group() for m in numbers if figure_fits(question, sentence, m.end())]
+        return [m.group() for m in numbers if figure_fits(question, sentence, m.span())]
 
     assert counted("How many of the South Koreans were on board?") == "korean"
     assert counted("How many were killed?") is None
@@ -69,15 +69,18 @@ def test_a_count_is_a_number_of_the_thing_counted() -> None:
 def test_a_measure_is_a_figure_with_its_unit() -> None:
     from assistant.answering.answer_types import figure_fits
 
+    def fits(question: str, sentence: str, figure: str) -> bool:
+        start = sentence.index(figure)
+        return figure_fits(question, sentence, (start, start + len(figure)))
+
     question = "How far from its target did it land?"
-    date = "Sakai spoke in Tokyo on Thursday, Jan. 25, 2024."
-    assert not figure_fits(question, date, date.index("25") + 2)
-    distance = "It landed about 55 meters (60 yards) from its target."
-    assert figure_fits(question, distance, distance.index("55") + 2)
-    assert figure_fits("How big is the dish?", "The 500-metre dish.", len("The 500"))
-    assert figure_fits(
-        "How long did the search last?", "The search lasted two weeks.", len("The search lasted two")
-    )
+    assert not fits(question, "Sakai spoke in Tokyo on Thursday, Jan. 25, 2024.", "25")
+    assert fits(question, "It landed about 55 meters (60 yards) from its target.", "55")
+    assert fits("How big is the dish?", "The 500-metre dish.", "500")
+    assert fits("How long did the search last?", "The search lasted two weeks.", "two")
+    # A share or an amount carries its own measure.
+    assert fits("How high did inflation rise?", "Inflation rose 5 percent last year.", "5 percent")
+    assert fits("How large was the fine?", "The firm paid a $5 million fine.", "$5 million")
 
 
 def test_no_direct_answer_where_the_question_asks_for_no_figure(article_settings: Settings) -> None:

@@ -191,13 +191,19 @@ def counted(question: str) -> str | None:
     return stem(head[-1]) if head else None
 
 
-def figure_fits(question: str, sentence: str, end: int) -> bool:
-    """Whether the figure ending at ``end`` in ``sentence`` is the one a number question asks for: a
-    measure has its unit after it; a count is followed within four words by the thing counted, when
-    the sentence names that thing at all (else it may say it in other words: "staff" asked,
-    "employees" written). "two" in "The two probes select images" is no count of images."""
+# A figure that carries its own measure: a share or an amount of money.
+_SELF_MEASURED = re.compile(r"%|\bper ?cent\b|[$£€¥]", re.I)
+
+
+def figure_fits(question: str, sentence: str, span: tuple[int, int]) -> bool:
+    """Whether the figure at ``span`` in ``sentence`` is the one a number question asks for: a
+    measure has its unit after it (or is a share or an amount: "5%", "$2 million"); a count is
+    followed within four words by the thing counted, when the sentence names that thing at all (else
+    it may say it in other words: "staff" asked, "employees" written). "two" in "The two probes
+    select images" is no count of images."""
+    start, end = span
     if _MEASURE_ASKED.search(question):
-        return bool(_UNIT.match(sentence, end))
+        return bool(_UNIT.match(sentence, end) or _SELF_MEASURED.search(sentence[start:end]))
     thing = counted(question)
     if thing is None or thing not in {stem(w) for w in _WORDS.findall(sentence.lower())}:
         return True

@@ -50,7 +50,7 @@ def short_answer(
         if kind == "number":
             # The bold answer must be the figure asked for, not any number in the sentence: the
             # answerer's features and abstention keep the looser match, which ranks better (tried).
-            spans = [s for s in spans if figure_fits(question, text, s[1])]
+            spans = [s for s in spans if figure_fits(question, text, s)]
         if spans:
             start, end = min(spans, key=lambda s: distance(s, text, asked))
             return n, start, end
