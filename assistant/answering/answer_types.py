@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.ingest.lexical import STOPWORDS, stem
+from assistant.ingest.lexical import STOPWORDS, stem, tokens
 
 # Number words that are a count on their own ("two"); "million" alone is only a multiplier.
 _COUNT_WORDS = (
@@ -162,7 +162,7 @@ def _spells(letters: list[str], run: list[str], spare: int) -> bool:
 # "How many images did they send back?" counts images: the thing counted is the last of the content
 # words right after "how many" ("How many of the South Koreans were ..." counts Koreans).
 _HOW_MANY = re.compile(r"\bhow many\b", re.I)
-_WORDS = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+_WORDS = re.compile(r"[^\W_]+")  # the words lexical.tokens splits on, before stemming
 # "How far / tall / long ...?" asks for a measure: a figure with its unit, not any number in the sentence
 # (a caption's "Jan. 25, 2024" is no distance). English units of length, area, weight, speed and time.
 _MEASURE_ASKED = re.compile(r"\bhow (?:far|tall|high|wide|deep|long|big|large|heavy|fast)\b", re.I)
@@ -205,9 +205,9 @@ def figure_fits(question: str, sentence: str, span: tuple[int, int]) -> bool:
     if _MEASURE_ASKED.search(question):
         return bool(_UNIT.match(sentence, end) or _SELF_MEASURED.search(sentence[start:end]))
     thing = counted(question)
-    if thing is None or thing not in {stem(w) for w in _WORDS.findall(sentence.lower())}:
+    if thing is None or thing not in tokens(sentence):
         return True
-    return thing in {stem(w) for w in _WORDS.findall(sentence[end:].lower())[:4]}
+    return thing in tokens(sentence[end:], keep_stopwords=True)[:4]
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|of|into|across|near|the)\s+$", re.I)

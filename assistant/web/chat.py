@@ -104,8 +104,8 @@ def respond(
 
     ``documents`` is the picker's choice (empty or None: every document); ``titles`` (each indexed
     document's title by file name, given when several are indexed) makes each answer name the
-    documents it used. Yields (message, memory): the memory keeps only
-    the messages still in the history, plus this one.
+    documents it used. Yields (message, memory): the memory keeps only the messages still in the
+    history, plus this one.
     """
     import gradio as gr
 
