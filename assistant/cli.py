@@ -127,6 +127,13 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
 
     def run() -> None:
         report = build_index(settings, progress=not quiet, wait=wait)
+        if report.moved_aside:
+            click.secho(
+                f"The index was damaged: moved the damaged index to {report.moved_aside} and rebuilt it "
+                "from the seeds (delete that folder once you no longer need it).",
+                fg="yellow",
+                err=True,
+            )
         for problem in report.skipped:
             click.secho(f"Skipped {problem}", fg="yellow", err=True)
         note = " (full rebuild: model or splitter settings changed)" if report.rebuilt else ""

@@ -80,6 +80,8 @@ class IndexReport:
     #: True when the whole index was rebuilt because the model or splitter settings changed.
     rebuilt: bool = False
     seconds: float = 0.0
+    #: Where a damaged index was moved before this build started a fresh one (None: it was not).
+    moved_aside: str | None = None
 
     @property
     def changed(self) -> bool:

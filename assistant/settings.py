@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         description="A seed that splits into more passages than this is skipped with a warning (one very "
         "long file would otherwise hold up the build for minutes).",
     )
+    parse_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Longest one seed file may take to parse (in a worker process); a file over it is "
+        "skipped with a warning, so one pathological PDF or page cannot stall a build or the web chat.",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences embedded per batch while indexing.")
     llm: str | None = Field(
         None,

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.fit_rerank              # ~15 min on 2 cores (retrieval is cached)
 
-Fitting data: the articles ``bench/train_reader.py`` held out (``split_articles``; their titles are in
+Fitting data: the articles ``training/train_reader.py`` held out (``split_articles``; their titles are in
 assistant/answering/reader.json: 15 SQuAD v1.1 train articles and 4 SQuAD 2.0 dev-24 articles with
 their real unanswerable questions), so the reader's scores here are what it gives on text it never
 trained on; and the news pages' "tune" questions (tests/news_questions.jsonl). Never: Normans, the
@@ -45,7 +45,7 @@ from assistant.answering.scorer import Logistic, load_parameters
 from assistant.eval.metrics import contains_answer, squad_scores
 from assistant.settings import Settings
 from bench.train_answerer import collect, fit, pick_threshold, retrieve_news_tune, squad_corpus
-from bench.train_reader import split_articles
+from training.squad import split_articles
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 SOURCES = (SHARED / "squad1.1-train-rebuilt.json", SHARED / "squad2-dev-24-fit.json")

@@ -196,7 +196,7 @@ def test_bad_pdf_and_docx_files_are_skipped_with_one_clear_line(tmp_path: Path) 
 
 
 def test_hyphenated_line_ends_are_joined_and_running_lines_dropped() -> None:
-    from assistant.ingest.pdf_text import _assemble
+    from assistant.ingest.pdf_text import assemble
 
     header = "12/2/26, 7:08 AM Harbour news"
     pages = [
@@ -204,7 +204,7 @@ def test_hyphenated_line_ends_are_joined_and_running_lines_dropped() -> None:
         "The well-known band played a\nfile:///tmp/harbour.html 1/2",
         f"{header}\nlong set, and the well-\nknown mayor spoke.\nfile:///tmp/harbour.html 2/2",
     ]
-    pdf = _assemble(pages, "Harbour news")
+    pdf = assemble(pages, "Harbour news")
     assert "international crowd" in pdf.text  # a word broken by the line end is joined
     assert "well-known mayor" in pdf.text  # a compound the text writes with its hyphen keeps it
     assert header not in pdf.text and "file://" not in pdf.text

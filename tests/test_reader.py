@@ -1,7 +1,7 @@
 """The trained reader (#21): the shipped weights, their recorded figures, and honest failure.
 
 The suite never retrains. It loads the shipped ``reader.safetensors`` as the answerer does and
-checks it on a small fixed sample of the articles ``bench/train_reader.py`` held out,
+checks it on a small fixed sample of the articles ``training/train_reader.py`` held out,
 against the figures that script recorded in ``reader.json``.
 """
 
@@ -33,13 +33,14 @@ def test_the_shipped_reader_reproduces_its_recorded_figures_on_a_fixed_sample() 
     require_shared(V11)
     import torch
 
-    from bench.train_reader import build_pairs, normal
+    from training.reader_eval import normal
+    from training.reader_pairs import build_pairs
 
     figures = json.loads(FIGURES.read_text(encoding="utf-8"))
     held = set(figures["heldout_articles"])
     articles = [a for a in json.loads(V11.read_text(encoding="utf-8"))["data"] if a["title"] in held][:2]
     reader = Reader()
-    net, tokenizer = reader._model()
+    net, tokenizer, _ = reader._model()
     pairs, _ = build_pairs(articles, tokenizer, random.Random(13), 0)
     groups: dict[int, list] = {}
     with torch.inference_mode():
@@ -65,7 +66,8 @@ def test_the_shipped_reader_reproduces_its_recorded_figures_on_a_fixed_sample() 
 
 def test_missing_or_broken_weights_name_the_file_and_the_fix(tmp_path: Path) -> None:
     missing = tmp_path / "reader.safetensors"
-    with pytest.raises(ReaderError, match=r"reader\.safetensors: the file is missing.*bench\.train_reader"):
+    missing_fix = r"reader\.safetensors: the file is missing.*training\.train_reader"
+    with pytest.raises(ReaderError, match=missing_fix):
         Reader(missing).read("Who?", [("A sentence.", "", "Title")])
     missing.write_bytes(b"\x00\x01 not safetensors at all")
     with pytest.raises(ReaderError, match=r"not readable safetensors.*ASSISTANT_READER=off"):

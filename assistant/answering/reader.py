@@ -1,6 +1,6 @@
 """The reader: a small cross-encoder that reads the question against each candidate sentence.
 
-It is the packaged all-MiniLM-L6-v2 with its top layers fine-tuned here (``bench/train_reader.py``,
+It is the packaged all-MiniLM-L6-v2 with its top layers fine-tuned here (``training/train_reader.py``,
 on SQuAD; figures in ``reader.json``) and two heads:
 
 * **answers**: one logit per candidate, "this sentence answers the question", from the mean of the
@@ -8,8 +8,10 @@ on SQuAD; figures in ``reader.json``) and two heads:
 * **span**: start and end logits over the candidate sentence's tokens; token 0 ([CLS]) is "no
   answer here", SQuAD 2.0 style. The best span is the direct answer.
 
-Input: ``[CLS] question [SEP] title [SEP] previous sentence (its tail) [SEP] sentence [SEP]``. Only
-what was trained ships (``reader.safetensors``, the top layers and heads in float16); the word
+Input: ``[CLS] question [SEP] previous question [SEP] title [SEP] context before [SEP] sentence [SEP]``,
+each part cut to the budgets of the model's :class:`Layout` (recorded in its file: the first reader read
+no previous question and only the last 24 word pieces of one sentence before). Only what was
+trained ships (``reader.safetensors``, the top layers and heads in float16); the word
 embeddings and the frozen bottom layers are read from the package's own model folder.
 """
 
@@ -30,17 +32,57 @@ from assistant.settings import PACKAGED_MODEL
 if TYPE_CHECKING:
     import torch
 
-#: The trained part (top layers + heads, float16) and the figures it was judged on.
+#: The trained part (top layers + heads, float16), its sha256 and the figures it was judged on.
 WEIGHTS = Path(__file__).with_name("reader.safetensors")
 FIGURES = Path(__file__).with_name("reader.json")
+
+
+def digest_path(weights: Path) -> Path:
+    """Where the sha256 of ``weights`` is recorded (written with the weights by the training script)."""
+    return weights.with_suffix(".sha256")
+
 
 #: Token budgets (the same at training and answering time: the model only knows these shapes).
 MAX_QUESTION = 32
 MAX_TITLE = 12
-MAX_BEFORE = 24
 MAX_SENTENCE = 80
 #: The longest direct answer, in word pieces.
 MAX_SPAN = 24
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a reader reads around the question and the sentence: part of the trained model."""
+
+    #: Word pieces of context before the candidate (the tail of the sentences before it).
+    before: int = 24
+    #: How many sentences before the candidate that context is drawn from.
+    context_sentences: int = 1
+    #: Word pieces of the previous question in a conversation (0: the reader reads no history).
+    history: int = 0
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str] | None) -> Layout:
+        """The layout a weights file was trained with (files without one are the first reader's)."""
+        meta = metadata or {}
+        return cls(
+            before=int(meta.get("before_tokens", 24)),
+            context_sentences=int(meta.get("context_sentences", 1)),
+            history=int(meta.get("history_tokens", 0)),
+        )
+
+    def metadata(self) -> dict[str, str]:
+        """This layout as safetensors metadata."""
+        return {
+            "before_tokens": str(self.before),
+            "context_sentences": str(self.context_sentences),
+            "history_tokens": str(self.history),
+        }
+
+
+#: The first reader (3 layers, one sentence of context) and the one trained with context and history.
+FIRST_LAYOUT = Layout()
+CONTEXT_LAYOUT = Layout(before=64, context_sentences=2, history=24)
 
 
 @dataclass(frozen=True)
@@ -62,6 +104,8 @@ def encode(
     sentence: tuple[Sequence[int], Sequence[tuple[int, int]]],
     before: Sequence[int] = (),
     title: Sequence[int] = (),
+    history: Sequence[int] = (),
+    layout: Layout = FIRST_LAYOUT,
 ) -> Encoded:
     """Assemble one pair from pre-tokenized parts (word-piece ids without special tokens)."""
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
@@ -69,11 +113,14 @@ def encode(
     s_ids = list(sentence[0][:MAX_SENTENCE])
     offsets = [tuple(o) for o in sentence[1][:MAX_SENTENCE]]
     ids = [cls, *q, sep]
+    h = list(history[: layout.history]) if layout.history else []
+    if h:  # the conversation belongs to the question's side (segment 0)
+        ids += [*h, sep]
     head = len(ids)
     t = list(title[:MAX_TITLE])
     if t:
         ids += [*t, sep]
-    b = list(before[-MAX_BEFORE:]) if before else []
+    b = list(before[-layout.before :]) if before and layout.before else []
     if b:
         ids += [*b, sep]
     start = len(ids)
@@ -166,29 +213,38 @@ class Reader:
 
     def __init__(self, weights: Path = WEIGHTS) -> None:
         self.weights = weights
-        self._loaded: tuple[Any, Any] | None = None
+        self._loaded: tuple[Any, Any, Layout] | None = None
         self._lock = threading.Lock()
 
-    def _model(self) -> tuple[Any, Any]:
+    def _model(self) -> tuple[Any, Any, Layout]:
         with self._lock:
             if self._loaded is None:
                 self._loaded = _load(self.weights)
             return self._loaded
 
-    def read(self, question: str, candidates: Sequence[tuple[str, str, str]]) -> list[Reading]:
-        """Score ``(sentence, previous sentence, title)`` candidates against ``question`` in one batch."""
+    @property
+    def layout(self) -> Layout:
+        """What this reader reads around each candidate (loads the model on first use)."""
+        return self._model()[2]
+
+    def read(
+        self, question: str, candidates: Sequence[tuple[str, str, str]], history: str = ""
+    ) -> list[Reading]:
+        """Score ``(sentence, context before, title)`` candidates against ``question`` in one batch;
+        ``history`` is the previous question of a conversation (read only by readers trained on it)."""
         import torch
 
         if not candidates:
             return []
-        net, tokenizer = self._model()
-        texts = [question, *(t for c in candidates for t in c)]
+        net, tokenizer, layout = self._model()
+        texts = [question, history, *(t for c in candidates for t in c)]
         enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
         ids, offs = enc["input_ids"], enc["offset_mapping"]
         pairs = []
         for n in range(len(candidates)):
-            k = 1 + 3 * n
-            pairs.append(encode(tokenizer, ids[0], (ids[k], offs[k]), ids[k + 1], ids[k + 2]))
+            k = 2 + 3 * n
+            sentence = (ids[k], offs[k])
+            pairs.append(encode(tokenizer, ids[0], sentence, ids[k + 1], ids[k + 2], ids[1], layout))
         with torch.inference_mode():
             answers, start, end = net(**collate(pairs))
         out = []
@@ -205,10 +261,10 @@ def _chars(e: Encoded, i: int, j: int, length: int) -> tuple[int, int]:
     return min(e.offsets[i][0], length), min(e.offsets[j][1], length)
 
 
-def _load(weights: Path) -> tuple[Any, Any]:
-    """The network with the trained layers in (float32) and its tokenizer."""
+def _load(weights: Path) -> tuple[Any, Any, Layout]:
+    """The network with the trained layers in (float32), its tokenizer and the layout it was trained on."""
     offline()
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -217,6 +273,8 @@ def _load(weights: Path) -> tuple[Any, Any]:
         raise ReaderError(weights, "the file is missing")
     try:
         state = load_file(str(weights))
+        with safe_open(str(weights), framework="pt") as handle:
+            layout = Layout.from_metadata(handle.metadata())
     except (SafetensorError, OSError, ValueError) as exc:
         raise ReaderError(weights, f"the file is not readable safetensors ({exc})") from None
     hf_logging.set_verbosity_error()  # the base model's unused pooler is expected, not news
@@ -229,10 +287,27 @@ def _load(weights: Path) -> tuple[Any, Any]:
         raise ReaderError(weights, f"its tensors do not fit the packaged model ({exc})") from None
     if result.unexpected_keys or not any(k.startswith("answer.") for k in state):
         raise ReaderError(weights, "it does not hold the reader's layers and heads")
+    _check_digest(weights)
     # float32, not int8: torch's dynamic int8 quantisation cost 6 points of top-1 on held-out SQuAD
     # articles (0.819 -> 0.759 on a 415-question sample), and float32 already answers within budget.
     net.eval()
-    return net, AutoTokenizer.from_pretrained(model_dir)
+    return net, AutoTokenizer.from_pretrained(model_dir), layout
+
+
+def _check_digest(weights: Path) -> None:
+    """Refuse weights whose bytes changed after training (a header that still parses hides that)."""
+    import hashlib
+
+    recorded = digest_path(weights)
+    try:
+        expected = recorded.read_text(encoding="ascii").split()[0].lower()
+    except (OSError, IndexError, UnicodeDecodeError):
+        raise ReaderError(weights, f"no sha256 is recorded beside it ({recorded.name} is missing)") from None
+    actual = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if actual != expected:
+        raise ReaderError(
+            weights, f"its sha256 does not match the one in {recorded.name} (a damaged or partial copy)"
+        )
 
 
 @lru_cache(maxsize=2)

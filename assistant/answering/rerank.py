@@ -73,15 +73,16 @@ def load_rerank(path: Path = PARAMETERS) -> RerankParameters:
     )
 
 
-def before(c: Candidate) -> str:
-    """The sentence before ``c`` in its passage: the context the reader was trained with."""
-    return c.hit.sentence_text(c.index - 1) if c.index > 0 else ""
+def before(c: Candidate, sentences: int = 1) -> str:
+    """The ``sentences`` before ``c`` in its passage: the context the reader was trained with."""
+    return " ".join(c.hit.sentence_text(k) for k in range(max(0, c.index - sentences), c.index))
 
 
 def read(question: str, ranked: Sequence[Candidate], reader: Reader, n: int) -> list[Reading]:
     """The reader's view of the first ``n`` ranked candidates, in one batch."""
     top = ranked[:n]
-    return reader.read(question, [(c.text, before(c), c.hit.title) for c in top])
+    context = reader.layout.context_sentences
+    return reader.read(question, [(c.text, before(c, context), c.hit.title) for c in top])
 
 
 def sentence_rows(top: Sequence[Candidate], readings: Sequence[Reading]) -> list[tuple[float, ...]]:

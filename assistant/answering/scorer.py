@@ -86,11 +86,25 @@ def read_fitted(path: Path, what: str, build: Callable[[dict], T], rebuild: str)
     """``build(data)`` of the fitted JSON file at ``path``; a missing or malformed file raises one
     clear error naming the file and the command that rebuilds it."""
     try:
-        return build(json.loads(path.read_text(encoding="utf-8")))
+        # NaN and Infinity are legal in Python's JSON but never a fitted value: a damaged file.
+        text = path.read_text(encoding="utf-8")
+        return build(json.loads(text, parse_constant=_not_finite, parse_float=_finite))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AssistantError(
-            f"Cannot load {what} from {path} ({type(exc).__name__}: {exc}); rebuild them with: {rebuild}"
+            f"Cannot load {what} from {path} ({type(exc).__name__}: {exc}); rebuild them with: {rebuild}",
+            "The assistant's fitted answerer could not be loaded; tell whoever runs it (see its log).",
         ) from None
+
+
+def _not_finite(constant: str) -> float:
+    raise ValueError(f"{constant} is not a finite number")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 reads as inf
+        raise ValueError(f"{literal} is not a finite number")
+    return value
 
 
 @lru_cache(maxsize=4)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.errors import NoSeedsError
+from assistant.errors import IndexDamagedError, NoSeedsError
 from assistant.indexing import generations
 from assistant.indexing.disk import check_space
 from assistant.indexing.embedding import embed, fingerprint
@@ -25,7 +25,8 @@ from assistant.indexing.generations import Batch
 from assistant.indexing.store import Store
 from assistant.ingest.cleaning import CLEANER_VERSION
 from assistant.ingest.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
-from assistant.ingest.seeds import RawSeed, SeedDocument, SeedProblem, parse_seed, scan_seeds
+from assistant.ingest.seeds import RawSeed, SeedDocument, SeedProblem, scan_seeds
+from assistant.ingest.worker import parse_limited
 from assistant.results import IndexReport
 from assistant.settings import Settings
 
@@ -84,7 +85,13 @@ def build_index(
         store.check_folder(repair=True)
         # Read the seeds under the lock: a build that waited must see the folder as it is now.
         raws, problems = scan_seeds(settings.seeds_dir, int(settings.max_seed_mb * 2**20))
-        current = store.current(fresh=True)
+        moved = None
+        try:
+            current = store.current(fresh=True)
+        except IndexDamagedError:
+            if settings.chroma_host:
+                raise  # a server's store is its operator's to repair
+            moved, current = str(store.move_aside()), None
         rebuilt = bool(current and current.manifest.get("fingerprint") != target)
         old_docs: dict[str, dict[str, Any]] = current.manifest["documents"] if current else {}
         reusable = {} if rebuilt else old_docs
@@ -103,7 +110,9 @@ def build_index(
 
         if current and not split and not gone and not rebuilt:
             chunks = sum(d["passages"] for d in old_docs.values())
-            return IndexReport(0, 0, 0, len(keep), chunks, skipped, False, time.perf_counter() - started)
+            return IndexReport(
+                0, 0, 0, len(keep), chunks, skipped, False, time.perf_counter() - started, moved
+            )
 
         merge = set() if rebuilt else generations.to_merge(current, {doc.source for doc, _ in split} | gone)
         copied = {s for s in keep if int(old_docs[s]["born"]) in merge}
@@ -124,7 +133,7 @@ def build_index(
             raise
     chunks = sum(d["passages"] for d in documents.values())
     return IndexReport(
-        added, updated, removed, len(keep), chunks, skipped, rebuilt, time.perf_counter() - started
+        added, updated, removed, len(keep), chunks, skipped, rebuilt, time.perf_counter() - started, moved
     )
 
 
@@ -148,7 +157,7 @@ def _parse(
     """Parse and split new or changed seeds; those with no passages, or too many, become problems."""
     split, problems = [], []
     for raw in raws:
-        doc = parse_seed(raw)
+        doc = parse_limited(raw, settings.parse_seconds)
         if isinstance(doc, SeedProblem):
             problems.append(doc)
             continue

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.environment import offline
-from assistant.errors import ChromaUnreachableError, IndexMissingError, IndexReadOnlyError, IndexVanishedError
+from assistant.errors import (
+    ChromaUnreachableError,
+    DiskFullError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    IndexVanishedError,
+)
 from assistant.indexing.store_guard import (
     DB_FILE,
     Guarded,
@@ -102,9 +108,12 @@ class Store:
                 raise ChromaUnreachableError(host, port, type(exc).__name__) from exc
             return client
         self._make_folder()
-        client = self._call(
-            chromadb.PersistentClient, path=str(self.settings.index_dir.resolve()), settings=chroma_settings
-        )
+        path = str(self.settings.index_dir.resolve())
+        try:
+            client = self._call(chromadb.PersistentClient, path=path, settings=chroma_settings)
+        except Exception:
+            _drop_unstarted_system(path)
+            raise
         self._system = client._system
         self._db_id = file_id(self.db_path)
         return client
@@ -115,8 +124,12 @@ class Store:
         except OSError as exc:
             raise os_error(exc, self.settings) from exc
 
-    def _forget_client(self) -> None:
-        """Drop the client of a folder that was deleted or replaced; the next use opens a new one."""
+    def _forget_client(self, stop: bool = False) -> None:
+        """Drop the client of a folder that was deleted or replaced; the next use opens a new one.
+
+        ``stop`` also closes the old client's database connections (after a failed write, whose open
+        transaction would otherwise keep the database locked against the new client).
+        """
         from chromadb.api.shared_system_client import SharedSystemClient
 
         with self._lock:
@@ -127,6 +140,9 @@ class Store:
                 if SharedSystemClient._identifier_to_system.get(ident) is self._system:
                     SharedSystemClient._identifier_to_system.pop(ident, None)
                     SharedSystemClient._identifier_to_refcount.pop(ident, None)
+                    if stop and self._system is not None:
+                        with contextlib.suppress(Exception):
+                            self._system.stop()
             self._client, self._system, self._db_id = None, None, None
             self._current, self._pairs = None, {}
 
@@ -159,6 +175,10 @@ class Store:
             return fn(*args, **kwargs)
         except Exception as exc:
             error = classify(exc, self.settings, self._db_id)
+            if isinstance(error, DiskFullError) and not self.settings.chroma_host:
+                # A client that met ENOSPC mid-write is left with state it cannot finish: its next write
+                # hung forever, holding the interpreter lock. The next use opens a fresh client.
+                self._forget_client(stop=True)
             if error is exc:
                 raise
             raise error from exc
@@ -261,9 +281,47 @@ class Store:
         with self._lock:
             self._read_at = 0.0
 
+    def move_aside(self) -> Path:
+        """Move a damaged embedded index's files into a sibling ``<index>.damaged-<time>/`` folder.
+
+        The writer lock's files stay (the caller holds the lock); the next use starts a fresh index.
+        Called by a build under the writer lock, so no other writer is mid-way.
+        """
+        folder = self.settings.index_dir
+        self._forget_client()
+        aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = aside.with_name(f"{aside.name.split('~')[0]}~{n}")
+        try:
+            aside.mkdir()
+            for entry in folder.iterdir():
+                if entry.name not in (".build.lock", ".build.owner"):
+                    entry.rename(aside / entry.name)
+        except OSError as exc:
+            raise os_error(exc, self.settings) from exc
+        log.warning("Moved the damaged index %s to %s", folder, aside)
+        return aside
+
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:
         """One writer at a time per index (store_guard.writer_lock, in a folder made if missing)."""
         self._make_folder()
         with writer_lock(self.settings, wait):
             yield
+
+
+def _drop_unstarted_system(path: str) -> None:
+    """Forget a Chroma system for ``path`` that failed to start (say, on a full disk).
+
+    Chroma caches the system before starting it, so one whose start raised stays cached without its
+    database bindings, and every later client for the path failed on it; dropped, the next client
+    starts a new one.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.get(path)
+    if system is not None and not any(hasattr(c, "bindings") for c in system.components()):
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)

@@ -19,6 +19,7 @@ from assistant.errors import (
     ChromaUnreachableError,
     DiskFullError,
     IndexBusyError,
+    IndexDamagedError,
     IndexReadOnlyError,
     IndexVanishedError,
 )
@@ -33,6 +34,8 @@ DB_FILE = "chroma.sqlite3"
 _DISK_FULL = ("database or disk is full", "no space left", "disk full", "enospc")
 _READ_ONLY = ("readonly database", "read-only", "read only file system")
 _CONNECTION = ("connect", "timeout", "timed out", "refused", "unreachable")
+# SQLite's words for a database file that is not one any more (overwritten, zeroed, truncated).
+_DAMAGED = ("file is not a database", "database disk image is malformed", "malformed database schema")
 #: Below this much free space, an unexplained Chroma failure means a full disk (its message rarely says so).
 _NEARLY_FULL_BYTES = 2 * 2**20
 
@@ -74,6 +77,9 @@ def classify(exc: Exception, settings: Settings, db_id: tuple[int, int] | None) 
     text = f"{type(exc).__name__} {exc}".lower()
     if host and any(word in text for word in _CONNECTION):
         return ChromaUnreachableError(host, settings.chroma_port, type(exc).__name__)
+    if not host and any(words in text for words in _DAMAGED):
+        reason = next(words for words in _DAMAGED if words in text)
+        return IndexDamagedError(describe(settings), f"{DB_FILE}: {reason}")
     if any(words in text for words in _DISK_FULL):
         return DiskFullError(settings.index_dir if not host else describe(settings))
     if not host and _nearly_full(settings.index_dir):

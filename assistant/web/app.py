@@ -83,6 +83,7 @@ def add_document(path: str | None, backend: Backend) -> str:
                 Path(settings.seeds_dir),
                 int(settings.max_upload_mb * 2**20),
                 lambda: backend.build(True, False),
+                settings.parse_seconds,
             )
     except (UploadError, AssistantError) as exc:
         return render_status(str(exc), ok=False)

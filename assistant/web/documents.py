@@ -179,6 +179,8 @@ def render_report(report: Any, note: str = "") -> str:
     )
     if not report.changed:
         text = f"The index is up to date ({report.chunks} passages)."
+    if report.moved_aside:  # the server's log names the folder; the page says what happened
+        text = "The index was damaged, so it was set aside and rebuilt from the documents. " + text
     skipped = "".join(f"<li>Skipped {escape_html(s)}</li>" for s in report.skipped)
     return f"<p>{escape_html(note)} {escape_html(text)}</p>" + (f"<ul>{skipped}</ul>" if skipped else "")
 

@@ -35,9 +35,14 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def check_upload(path: Path, name: str, max_bytes: int) -> str:
-    """The safe file name for the upload at ``path`` (sent as ``name``), or UploadError saying why not."""
-    from assistant.ingest.seeds import SeedProblem, read_seed
+def check_upload(path: Path, name: str, max_bytes: int, seconds: float = 60.0) -> str:
+    """The safe file name for the upload at ``path`` (sent as ``name``), or UploadError saying why not.
+
+    The file is parsed in the seed parser's worker process (within ``seconds``), never in the server's
+    own threads; the build that follows reuses that parse.
+    """
+    from assistant.ingest.seeds import SeedFile, SeedProblem, read_bytes
+    from assistant.ingest.worker import parse_limited
 
     filename = safe_filename(name)
     if not filename.endswith(UPLOAD_SUFFIXES):
@@ -48,7 +53,8 @@ def check_upload(path: Path, name: str, max_bytes: int) -> str:
         raise UploadError(f"{name!r} could not be read ({exc.strerror or exc}).") from None
     if size > max_bytes:
         raise UploadError(f"{name!r} is larger than the {max_bytes / 2**20:g} MB limit.")
-    read = read_seed(path, filename, max_bytes)
+    raw = read_bytes(SeedFile(filename, path), max_bytes)
+    read = raw if isinstance(raw, SeedProblem) else parse_limited(raw, seconds)
     if isinstance(read, SeedProblem):
         raise UploadError(f"{name!r} cannot be used: {read.reason}.")
     return filename
@@ -79,13 +85,15 @@ def store_upload(seeds_dir: Path, filename: str, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
 
 
-def add_upload(path: Path, name: str, seeds_dir: Path, max_bytes: int, build: Callable[[], Any]) -> Any:
+def add_upload(
+    path: Path, name: str, seeds_dir: Path, max_bytes: int, build: Callable[[], Any], seconds: float = 60.0
+) -> Any:
     """Check and store an upload, then ``build()`` the index; returns (stored file name, report).
 
     A refused file changes nothing: it is never written, or removed again if the build skips it or
     fails. Raises UploadError (or the build's AssistantError) with the reason.
     """
-    filename = check_upload(path, name, max_bytes)
+    filename = check_upload(path, name, max_bytes, seconds)
     target = store_upload(seeds_dir, filename, path.read_bytes())
     try:
         report = build()

@@ -1,0 +1,226 @@
+"""Hardening, round 3 (#34): each finding reproduced on a real input made here, then fixed.
+
+1 a disk that fills during a build must not freeze the next build; 2 a PDF whose text is one long run
+of letters is read in linear time; 3 a damaged chroma.sqlite3 says so in one line and a rebuild
+recovers; 8 trained files are checked when they load. Injection, hidden PDF text and the
+client-facing messages are in test_injection.py and test_web_mcp.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from test_lifecycle import PY, ROOT, cli, story, write_docs
+
+from assistant import Settings, answer, build_index
+from assistant.errors import IndexDamagedError
+
+# --- 1. a disk that fills during a build ---------------------------------------------------------
+
+ENOSPC_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    sys.path.insert(0, "tests")
+    from test_lifecycle import story, filler, write_docs
+    import assistant.indexing.build as build_module
+    from assistant import Settings
+    from assistant.errors import DiskFullError
+    from assistant.indexing.store import Store
+
+    disk, seeds = Path(sys.argv[1]), Path(sys.argv[2])
+    settings = Settings(seeds_dir=seeds, index_dir=disk / "index")
+    write_docs(seeds, {f"s{i}.txt": story(i) for i in range(3)})
+    store = Store(settings)  # one store for every build, as the web app holds it
+    build_module.build_index(settings, store=store)
+    # Another writer fills the disk after the build's own free-space check passed.
+    build_module.check_space = lambda *args, **kwargs: None
+    room = os.statvfs(disk)
+    (disk / "ballast").write_bytes(b"x" * (room.f_bavail * room.f_frsize - 300_000))
+    write_docs(seeds, {f"f{i:03d}.txt": filler(i) * 8 for i in range(60)})
+    try:
+        build_module.build_index(settings, store=store)
+        print("the build did not fail")
+    except DiskFullError as exc:
+        print("failed:", exc, flush=True)
+    for path in seeds.glob("f*.txt"):
+        path.unlink()
+    (disk / "ballast").unlink()
+    write_docs(seeds, {"s9.txt": story(9)})
+    started = time.monotonic()
+    report = build_module.build_index(settings, store=store)
+    print(f"rebuilt: {report.added} added in {time.monotonic() - started:.1f}s", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 6 MB tmpfs (a real full disk), or skip where this machine cannot mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_build_after_a_disk_filled_mid_build_finishes(tmp_path: Path, small_disk: Path) -> None:
+    # Before the fix the second build hung forever inside Chroma, holding the interpreter lock, so it
+    # runs in a child process that is killed if it outlives the bound.
+    done = subprocess.run(
+        [PY, "-c", ENOSPC_SCRIPT, str(small_disk), str(tmp_path / "seeds")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "failed: No space left on the device holding" in done.stdout, done.stdout
+    assert "rebuilt: 1 added" in done.stdout, done.stdout
+
+
+# --- 2. a PDF whose text is one long run of letters ------------------------------------------------
+
+
+def test_dehyphenation_is_linear_in_a_long_letter_run() -> None:
+    from assistant.ingest.pdf_text import assemble
+
+    run = "a" * 200_000
+    started = time.perf_counter()
+    text = assemble([f"{run}\nThe inter-\nnational desk said so.\n"]).text
+    assert time.perf_counter() - started < 2.0  # the old pattern took 6 s for 20,000 letters
+    assert "international desk" in text and text.startswith(run)
+    # A compound the text writes with its hyphen elsewhere keeps it; the line break goes either way.
+    kept = assemble(["A present-\nday view.\nThe present-day press.\n"]).text
+    assert "present-day view" in kept
+
+
+def one_page_pdf(content: bytes) -> bytes:
+    """A minimal, valid one-page PDF whose page draws ``content`` (a content stream, Helvetica as F1)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_pdf_that_takes_too_long_to_read_is_skipped_with_one_line(tmp_path: Path) -> None:
+    settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index", parse_seconds=1)
+    # 200,000 separately placed words on one page: pypdf needs about 10 s for it on this machine.
+    slow = one_page_pdf(b"BT /F1 12 Tf 72 700 Td " + b"(word) Tj 1 0 Td " * 200_000 + b"ET")
+    write_docs(settings.seeds_dir, {"a.txt": story(1), "slow.pdf": slow})
+    started = time.monotonic()
+    report = build_index(settings)
+    assert time.monotonic() - started < 60
+    assert report.added == 1
+    assert any(s.startswith("slow.pdf:") and "took longer than 1 s" in s for s in report.skipped), report
+    # The worker was replaced: the next file parses as usual.
+    write_docs(settings.seeds_dir, {"b.txt": story(2)})
+    assert build_index(settings).added == 1
+
+
+# --- 3. a damaged index ------------------------------------------------------------------------------
+
+
+def damage(index: Path) -> None:
+    db = index / "chroma.sqlite3"
+    with db.open("r+b") as handle:
+        handle.write(b"\0" * 100)  # the SQLite header: "file is not a database"
+
+
+def test_a_damaged_index_is_one_line_and_index_moves_it_aside(tmp_path: Path) -> None:
+    settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
+    write_docs(settings.seeds_dir, {f"s{i}.txt": story(i) for i in range(2)})
+    build_index(settings)
+    asked = "How many new libraries did the Brantwick council approve?"
+    before = [c.quote for c in answer(asked, settings=settings).citations]
+    damage(settings.index_dir)
+    for args in (("ask", "How many?"), ("documents",)):
+        proc = cli(settings, *args)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, (out, err)
+        assert "Traceback" not in err
+        assert err.strip().count("\n") == 0, err
+        assert f"{settings.index_dir}/" in err and "damaged" in err and "assistant index" in err, err
+    proc = cli(settings, "index")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (out, err)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("index.damaged-")]
+    assert len(aside) == 1 and (aside[0] / "chroma.sqlite3").exists()
+    assert f"moved the damaged index to {aside[0]}" in (out + err), (out, err)
+    assert "2 added" in out
+    assert [c.quote for c in answer(asked, settings=settings).citations] == before
+
+
+def test_a_damaged_index_in_process_raises_the_projects_error(tmp_path: Path) -> None:
+    settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
+    write_docs(settings.seeds_dir, {"s0.txt": story(0)})
+    build_index(settings)
+    damage(settings.index_dir)
+    from assistant import Assistant
+
+    with pytest.raises(IndexDamagedError, match="damaged"):
+        Assistant(settings).answer("How many?")
+    assert build_index(settings).added == 1  # a build moves it aside and starts again
+
+
+# --- 8. trained files are checked when they load ------------------------------------------------------
+
+
+def test_a_nan_in_the_fitted_answerer_is_refused(tmp_path: Path) -> None:
+    from assistant.answering.scorer import PARAMETERS, load_parameters
+    from assistant.errors import AssistantError
+
+    data = PARAMETERS.read_text(encoding="utf-8")
+    broken = tmp_path / "answerer.json"
+    broken.write_text(_nan_everywhere(data), encoding="utf-8")
+    with pytest.raises(AssistantError, match=r"answerer\.json.*not a finite number"):
+        load_parameters(broken)
+
+
+def _nan_everywhere(text: str) -> str:
+    import json
+
+    def walk(value):
+        if isinstance(value, float):
+            return float("nan")
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return json.dumps(walk(json.loads(text)))
+
+
+def test_reader_weights_with_changed_bytes_are_refused(tmp_path: Path) -> None:
+    from assistant.answering.reader import WEIGHTS, Reader
+    from assistant.errors import ReaderError
+
+    copy = tmp_path / "reader.safetensors"
+    data = bytearray(WEIGHTS.read_bytes())
+    data[-1000] ^= 0xFF  # a data byte: the header still parses
+    copy.write_bytes(bytes(data))
+    (tmp_path / "reader.sha256").write_text(WEIGHTS.with_suffix(".sha256").read_text())
+    with pytest.raises(ReaderError, match=r"reader\.safetensors.*sha256.*training\.train_reader"):
+        Reader(copy).read("Who?", [("A sentence.", "", "Title")])

@@ -1,0 +1,37 @@
+"""Write the trained reader as it ships: its trained layers and heads in float16, and its figures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from assistant.answering.reader import FIGURES, WEIGHTS, Layout, digest_path
+
+
+def export(
+    net: Any,
+    layers: int,
+    layout: Layout,
+    figures: dict[str, Any],
+    weights: Path = WEIGHTS,
+    out: Path = FIGURES,
+) -> None:
+    """Save the top ``layers`` encoder layers and the heads to ``weights``, the figures to ``out``."""
+    import torch
+    from safetensors.torch import save_file
+
+    n_layers = net.encoder.config.num_hidden_layers
+    keep = tuple(f"encoder.encoder.layer.{k}." for k in range(n_layers - layers, n_layers))
+    state = {
+        k: v.detach().to(torch.float16).contiguous()
+        for k, v in net.state_dict().items()
+        if k.startswith(keep) or k.startswith(("answer.", "span."))
+    }
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(weights), metadata={"trained_layers": str(layers), **layout.metadata()})
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest_path(weights).write_text(f"{digest}  {weights.name}\n", encoding="ascii")
+    figures["size_bytes"] = weights.stat().st_size
+    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
