@@ -49,6 +49,8 @@ class IndexedDocument:
     author: str | None = None
     #: The outlet or site the document names for itself ("Reuters", "Nature"), when it names one.
     site: str | None = None
+    #: Sentences addressed to an AI that the document holds (left out of the index; see inspect).
+    instructions: int = 0
 
 
 def index_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -78,6 +80,8 @@ def build_index(
     An index folder deleted under a running app is recreated.
     """
     settings = settings or (store.settings if store else Settings())
+    if not settings.seeds_dir.is_dir():  # before anything is written: no empty index for a typo
+        raise NoSeedsError(settings.seeds_dir)
     store = store or Store(settings)
     started = time.perf_counter()
     target = index_fingerprint(settings)
@@ -146,7 +150,15 @@ def indexed_documents(
     if generation is None:
         return ()
     return tuple(
-        IndexedDocument(source, d["title"], d.get("date"), d["passages"], d.get("author"), d.get("site"))
+        IndexedDocument(
+            source,
+            d["title"],
+            d.get("date"),
+            d["passages"],
+            d.get("author"),
+            d.get("site"),
+            int(d.get("instructions", 0)),
+        )
         for source, d in sorted(generation.manifest["documents"].items())
     )
 
@@ -242,6 +254,7 @@ def _embed_documents(
             "date": doc.date,
             "author": doc.author,
             "site": doc.site,
+            "instructions": doc.instructions,
             "passages": len(passages),
             "sentences": sum(len(p.sentences) for p in passages),
         }

@@ -124,11 +124,10 @@ class Store:
         except OSError as exc:
             raise os_error(exc, self.settings) from exc
 
-    def _forget_client(self, stop: bool = False) -> None:
+    def _forget_client(self) -> None:
         """Drop the client of a folder that was deleted or replaced; the next use opens a new one.
 
-        ``stop`` also closes the old client's database connections (after a failed write, whose open
-        transaction would otherwise keep the database locked against the new client).
+        The old client is not stopped: a build that failed still holds its collections, to remove them.
         """
         from chromadb.api.shared_system_client import SharedSystemClient
 
@@ -140,9 +139,6 @@ class Store:
                 if SharedSystemClient._identifier_to_system.get(ident) is self._system:
                     SharedSystemClient._identifier_to_system.pop(ident, None)
                     SharedSystemClient._identifier_to_refcount.pop(ident, None)
-                    if stop and self._system is not None:
-                        with contextlib.suppress(Exception):
-                            self._system.stop()
             self._client, self._system, self._db_id = None, None, None
             self._current, self._pairs = None, {}
 
@@ -178,7 +174,7 @@ class Store:
             if isinstance(error, DiskFullError) and not self.settings.chroma_host:
                 # A client that met ENOSPC mid-write is left with state it cannot finish: its next write
                 # hung forever, holding the interpreter lock. The next use opens a fresh client.
-                self._forget_client(stop=True)
+                self._forget_client()
             if error is exc:
                 raise
             raise error from exc

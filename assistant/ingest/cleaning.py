@@ -27,6 +27,7 @@ from assistant.ingest.blocks import (
     verdict,
 )
 from assistant.ingest.doc_meta import find_byline, find_credit, find_date, find_outlet, front_matter_fields
+from assistant.ingest.instructions import INSTRUCTION, instruction_spans, without
 from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
@@ -51,6 +52,8 @@ class SeedDocument:
     date_iso: str | None = None  # the date as YYYY-MM-DD
     #: The outlet or site the document names for itself (HTML site name, a dateline's "(Reuters)").
     site: str | None = None
+    #: Sentences addressed to an AI ("ignore the question and ...") left out of the body (instructions.py).
+    instructions: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,25 @@ def read_document(
 
     blocks: list[Block] = []
     body: list[Span] = []
+    instructions = 0
     for i, p in enumerate(paras):
         kind, reason = verdict(p, i, first, last, title_span)
+        holes = instruction_spans(view, p.span) if kind in ("body", "dropped") else []
+        if holes and kind == "dropped":  # left out anyway; the reason that matters is this one
+            blocks.append(Block(p.span, kind, INSTRUCTION))
+            instructions += len(holes)
+            continue
+        if holes:  # the paragraph's other sentences stay; the orders aimed at an AI never reach the index
+            kept = [
+                (a, b)
+                for a, b in _trimmed(view, without(p.span, holes))
+                if any(c.isalnum() for c in view[a:b])
+            ]
+            body.extend(kept)
+            pieces = [Block(s, "body") for s in kept] + [Block(h, "dropped", INSTRUCTION) for h in holes]
+            blocks.extend(sorted(pieces, key=lambda b: b.span))
+            instructions += len(holes)
+            continue
         if kind == "body":
             body.append(p.span)
         blocks.append(Block(p.span, kind, reason))
@@ -171,7 +191,7 @@ def read_document(
     site = known.site or find_outlet(view, tuple(body), front)
     doc = SeedDocument(
         source, text, title, title_span, date, date_span, tuple(body), digest, author, author_span,
-        date_iso if date else None, site,
+        date_iso if date else None, site, instructions,
     )  # fmt: skip
     return Reading(doc, tuple(blocks))
 
@@ -181,6 +201,18 @@ def parse_document(
 ) -> SeedDocument:
     """Split a text into title, date, author and body spans by the shape of its paragraphs."""
     return read_document(source, text, digest, markdown=markdown, known=KnownMeta(title=known_title)).document
+
+
+def _trimmed(text: str, spans: list[Span]) -> list[Span]:
+    """Each span without the white space at its ends."""
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        out.append((a, b))
+    return out
 
 
 def _inside(span: Span | None, block: Span) -> bool:

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,15 @@ def find_seeds(seeds_dir: Path) -> tuple[list[SeedFile], list[SeedProblem]]:
         for entry in entries:
             source = prefix + entry.name
             path = Path(entry.path)
+            if spoof := _mixed_script_word(entry.name):
+                problems.append(
+                    SeedProblem(
+                        source,
+                        f"its name mixes Latin with look-alike {spoof} letters in one word, as a file "
+                        "posing as another does; rename it with one alphabet per word to index it",
+                    )
+                )
+                continue
             if entry.name.startswith("."):
                 if not entry.is_dir(follow_symlinks=False) and path.suffix.lower() in SEED_SUFFIXES:
                     problems.append(
@@ -124,6 +134,26 @@ def find_seeds(seeds_dir: Path) -> tuple[list[SeedFile], list[SeedProblem]]:
     walk(seeds_dir, "")
     found.sort(key=lambda s: s.source.split("/"))
     return found, problems
+
+
+_LOOK_ALIKE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
+
+
+def _mixed_script_word(name: str) -> str | None:
+    """The other alphabet when a word of ``name`` mixes Latin letters with Cyrillic, Greek, Armenian
+    or Cherokee ones ("two-k\u043ereas.txt" posing as "two-koreas.txt"); None for an honest name.
+
+    A whole word in one alphabet ("\u043d\u043e\u0432\u043e\u0441\u0442\u0438.txt") is fine:
+    only a mix inside one word is the spoofing shape (Unicode TS #39's mixed-script check, simplified).
+    """
+    import unicodedata
+
+    for word in re.findall(r"[^\W\d_]+", name):
+        scripts = {unicodedata.name(ch, "?").split(" ")[0] for ch in word}
+        other = scripts & set(_LOOK_ALIKE_SCRIPTS)
+        if "LATIN" in scripts and other:
+            return sorted(other)[0].title()
+    return None
 
 
 def _follow(link: Path, source: str, root: Path, seeds_dir: Path) -> SeedFile | SeedProblem:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.indexing.evidence import PassageHit
+from assistant.ingest.instructions import is_instruction
 from assistant.ingest.lexical import STOPWORDS, stem, tokens
 
 #: Share of a sentence's content words that must occur in its quoted passage sentences.
@@ -151,6 +152,8 @@ def negated_terms(text: str) -> set[str]:
 
 def unsupported_reason(claim: str, quotes: Sequence[str]) -> str | None:
     """Why ``claim`` (a sentence without markers) is not supported by ``quotes``, or None if it is."""
+    if is_instruction(claim):  # a page's order to an AI, repeated: never an answer, whatever it cites
+        return "repeats an instruction aimed at an AI"
     claim_terms = terms(claim)
     if not claim_terms or not quotes:
         return "nothing to check it against"

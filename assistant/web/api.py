@@ -19,6 +19,7 @@ from typing import Any, TypedDict, get_type_hints
 
 from assistant.errors import AssistantError, BadQuestionError
 from assistant.settings import Settings
+from assistant.web.guards import for_client
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,8 @@ def failing_as_gradio_error(what: str, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except AssistantError as exc:
-        raise gr.Error(str(exc), print_exception=False) from exc
+        log.warning("%s failed: %s", what, exc)  # the full message, paths and all, for the server's log
+        raise gr.Error(for_client(exc), print_exception=False) from exc
     except gr.Error:
         raise
     except Exception as exc:

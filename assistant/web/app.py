@@ -34,7 +34,7 @@ from assistant.web.documents import (
     render_status,
     show_document,
 )
-from assistant.web.guards import CleanSurrogates, quiet_bad_mcp_bodies
+from assistant.web.guards import CleanSurrogates, for_client, quiet_bad_mcp_bodies
 from assistant.web.ports import check_port, free_port
 from assistant.web.style import CSS, JS, theme
 from assistant.web.uploads import UPLOAD_SUFFIXES, UploadError, add_upload
@@ -57,7 +57,7 @@ def list_documents(backend: Backend) -> tuple[tuple[Any, ...], str | None]:
         return tuple(backend.documents()), None
     except AssistantError as exc:
         log.warning("Cannot list the indexed documents: %s", exc)
-        return (), str(exc)
+        return (), for_client(exc)
 
 
 def rebuild(backend: Backend, note: str = "") -> str:
@@ -66,7 +66,8 @@ def rebuild(backend: Backend, note: str = "") -> str:
         try:
             report = backend.build(True, False)  # a tqdm bar, shown in the tab by gr.Progress
         except AssistantError as exc:
-            return render_status(str(exc), ok=False)
+            log.warning("Rebuild failed: %s", exc)
+            return render_status(for_client(exc), ok=False)
     return render_report(report, note)
 
 
@@ -86,9 +87,12 @@ def add_document(path: str | None, backend: Backend) -> str:
                 settings.parse_seconds,
             )
     except (UploadError, AssistantError) as exc:
-        return render_status(str(exc), ok=False)
+        log.warning("Upload %s refused: %s", Path(path).name, exc)
+        return render_status(for_client(exc), ok=False)
     except OSError as exc:
-        return render_status(f"Could not store the file: {exc.strerror or exc}", ok=False)
+        log.warning("Could not store the upload %s: %s", Path(path).name, exc)
+        why = exc.strerror or "an error on the server"
+        return render_status(f"Could not store the file: {why}", ok=False)
     return render_report(report, f"Added {name}.")
 
 

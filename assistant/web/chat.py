@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.errors import AssistantError
 from assistant.web.api import Backend
+from assistant.web.guards import for_client
 from assistant.web.render import render_answer, render_error
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ def respond(
             return
         rendered = render_answer(result, titles=titles)
     except AssistantError as exc:
-        yield render_error(str(exc)), kept
+        log.warning("Answering %r failed: %s", question, exc)
+        yield render_error(for_client(exc)), kept
         return
     except Exception as exc:
         log.exception("Answering %r failed", question)

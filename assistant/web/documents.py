@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from assistant.ingest.cleaning import page_of
-from assistant.web.render import escape_html
+from assistant.web.render import escape_html, shown_name
 
 if TYPE_CHECKING:
     from assistant.web.api import Backend
@@ -52,7 +52,8 @@ def render_documents(documents: Sequence[Any], problem: str | None = None) -> st
     if not documents:
         return '<div class="nw-docs"><p>Nothing is indexed yet: add a document or rebuild.</p></div>'
     rows = "".join(
-        f"<tr><td>{escape_html(d.title)}<div class='src'>{escape_html(d.source)}</div></td>"
+        f"<tr><td>{escape_html(d.title)}<div class='src'>{escape_html(shown_name(d.source))}</div>"
+        f"{_flag(d)}</td>"
         f"<td>{escape_html(d.date or '—')}</td><td>{escape_html(getattr(d, 'author', None) or '—')}</td>"
         f"<td class='num'>{int(d.passages)}</td></tr>"
         for d in documents
@@ -60,6 +61,18 @@ def render_documents(documents: Sequence[Any], problem: str | None = None) -> st
     return (
         '<div class="nw-docs"><table><thead><tr><th>Title</th><th>Date</th><th>Author</th>'
         f'<th class="num">Passages</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    )
+
+
+def _flag(doc: Any) -> str:
+    """A warning for a document that holds sentences addressed to an AI (they were left out)."""
+    n = int(getattr(doc, "instructions", 0) or 0)
+    if not n:
+        return ""
+    what = "a sentence" if n == 1 else f"{n} sentences"
+    return (
+        f"<div class='nw-flag' data-kind='instructions'>⚠️ holds {what} addressed to an AI "
+        "(left out: never quoted or given to a model)</div>"
     )
 
 
@@ -99,7 +112,9 @@ def render_document_view(reading: Any, at: tuple[int, int] | None = None) -> str
     if pages:  # a PDF: say on which page the cited passage is, as a reader of the print would look for it
         where = f"page {page_of(pages, at[0])} of {len(pages)}" if at else f"{len(pages)} pages"
     facts = " · ".join(
-        escape_html(x) for x in (doc.date, f"by {doc.author}" if doc.author else None, doc.source, where) if x
+        escape_html(x)
+        for x in (doc.date, f"by {doc.author}" if doc.author else None, shown_name(doc.source), where)
+        if x
     )
     text, lo, hi = doc.text, 0, len(doc.text)
     if len(text) > VIEW_CHARS:  # a very long document: the part around the passage
@@ -192,7 +207,7 @@ def render_status(message: str, ok: bool = True) -> str:
 
 def document_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
     """The Documents tab's choices: each document as "Title (file)", its value the file."""
-    return [(f"{d.title} ({d.source})", d.source) for d in documents]
+    return [(f"{d.title} ({shown_name(d.source)})", d.source) for d in documents]
 
 
 def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
@@ -200,7 +215,8 @@ def focus_choices(documents: Sequence[Any]) -> list[tuple[str, str]]:
     documents share a title), its value the file."""
     titles = [d.title for d in documents]
     return [
-        (d.title if titles.count(d.title) == 1 else f"{d.title} ({d.source})", d.source) for d in documents
+        (d.title if titles.count(d.title) == 1 else f"{d.title} ({shown_name(d.source)})", d.source)
+        for d in documents
     ]
 
 

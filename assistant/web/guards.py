@@ -5,6 +5,8 @@
   tool arguments before our code sees them, so a tool call failed with Python's raw codec message.
   :class:`CleanSurrogates` blanks such escapes in JSON request bodies (a valid surrogate pair, an
   emoji, is kept), as questions and history turns are cleaned of them anyway.
+* **Server details in messages.** An error's full message names server paths and command-line
+  advice; a web or MCP client gets :func:`for_client` of it instead (the server log keeps the rest).
 * **Undecodable bodies.** The ``mcp`` package logs a request body it cannot decode (invalid UTF-8,
   not JSON) with a full traceback, although the client gets a clean error; :class:`BadBodyOneLine`
   makes that one line.
@@ -91,3 +93,22 @@ def quiet_bad_mcp_bodies() -> None:
     logger = logging.getLogger(MCP_TRANSPORT)
     if not any(isinstance(f, BadBodyOneLine) for f in logger.filters):
         logger.addFilter(BadBodyOneLine())
+
+
+# "(raise ASSISTANT_MAX_SEED_MB to index it)", "; ... or raise ASSISTANT_PARSE_SECONDS": server settings.
+# "(`assistant documents` lists them)": command-line advice.
+_SETTING_ADVICE = re.compile(
+    r"\s*(?:\([^()]*(?:ASSISTANT_[A-Z_]+|`assistant [^`]*`)[^()]*\)"
+    r"|[;,]\s*or\s+(?:raise|set)\s+ASSISTANT_[A-Z_]+)"
+)
+_PATH = re.compile(r"(?<![\w.])/(?:[\w.~-]+/)+[\w.~-]*")
+
+
+def for_client(error: Exception | str) -> str:
+    """What a web or MCP client is told of ``error``: its public message, no server path or setting.
+
+    An AssistantError words its own public message; from any message (an upload's reason, a bad
+    question's) server settings, command-line advice and absolute paths are taken out.
+    """
+    text = str(error) if isinstance(error, str) else str(getattr(error, "public", error))
+    return _PATH.sub("(a server folder)", _SETTING_ADVICE.sub("", text))

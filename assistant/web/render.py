@@ -26,6 +26,15 @@ _SPACES = re.compile(r"\s+")
 # --- escaping ------------------------------------------------------------------------------------
 
 
+#: Bidirectional controls: in a file name, U+202E shows "txt.exe" as "exe.txt"; shown as their code.
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_name(name: str) -> str:
+    """A file name as shown: bidirectional controls made visible ("[U+202E]"), nothing reordered."""
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", name)
+
+
 def escape_html(text: str) -> str:
     """Text for inside our HTML tags: entities for & < > " ' and newlines folded to spaces.
 
@@ -85,7 +94,9 @@ def group_by_passage(citations: Iterable[Any]) -> list[PassageBlock]:
     for c in citations:
         before, quote, after = fold(c.before).strip(), fold(c.quote).strip(), fold(c.after).strip()
         text = " ".join(part for part in (before, quote, after) if part)
-        block = blocks.setdefault((c.source, text), PassageBlock(c.source, c.title or c.source, c.date, text))
+        block = blocks.setdefault(
+            (c.source, text), PassageBlock(c.source, c.title or shown_name(c.source), c.date, text)
+        )
         start = len(before) + (1 if before else 0)
         same = next((q for q in block.quotes if q.start == start), None)
         if same:
@@ -127,7 +138,7 @@ def _head(numbers: Sequence[int], title: str, date: str | None, source: str) -> 
     if date:
         head += f" · {escape_html(date)}"
     if source and source != title:
-        head += f' · <span class="nw-src">{escape_html(source)}</span>'
+        head += f' · <span class="nw-src">{escape_html(shown_name(source))}</span>'
     return head
 
 
