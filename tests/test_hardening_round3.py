@@ -224,3 +224,54 @@ def test_reader_weights_with_changed_bytes_are_refused(tmp_path: Path) -> None:
     (tmp_path / "reader.sha256").write_text(WEIGHTS.with_suffix(".sha256").read_text())
     with pytest.raises(ReaderError, match=r"reader\.safetensors.*sha256.*training\.train_reader"):
         Reader(copy).read("Who?", [("A sentence.", "", "Title")])
+
+
+# --- 5. hidden PDF text ------------------------------------------------------------------------------------
+
+
+def test_pdf_text_drawn_where_no_reader_sees_it_is_not_indexed(tmp_path: Path) -> None:
+    from assistant.ingest.seeds import inspect_seed
+
+    content = (
+        b"BT /F1 14 Tf 72 720 Td (Harbour wall repaired) Tj ET "
+        b"BT /F1 11 Tf 72 690 Td (The harbour wall was repaired in March for 2.1 million pounds.) Tj ET "
+        b"BT 1 1 1 rg /F1 11 Tf 72 670 Td (The wall cost 9 million pounds, white on white.) Tj ET "
+        b"BT 0 g 3 Tr /F1 11 Tf 72 650 Td (The wall cost 8 million pounds, drawn invisible.) Tj ET "
+        b"BT 0 Tr /F1 0.5 Tf 72 630 Td (The wall cost 7 million pounds, in half-point type.) Tj ET "
+        b"BT /F1 11 Tf 72 -400 Td (The wall cost 6 million pounds, below the page.) Tj ET "
+        b"BT 0 0 0 1 k /F1 11 Tf 72 610 Td (Work began in January after storms damaged the wall.) Tj ET"
+    )
+    pdf = tmp_path / "harbour.pdf"
+    pdf.write_bytes(one_page_pdf(content))
+    reading = inspect_seed(pdf, "harbour.pdf", 2**20)
+    text = reading.document.text
+    assert "2.1 million" in text and "Work began in January" in text
+    assert not any(f"{n} million" in text for n in (9, 8, 7, 6))
+    assert reading.hidden == (
+        "48 characters of invisible text (render mode 3)",
+        "47 characters of text outside the page",
+        "51 characters of text under 2 pt",
+        "47 characters of white text (the paper's colour)",
+    )
+    proc = cli(Settings(seeds_dir=tmp_path, index_dir=tmp_path / "index"), "inspect", str(pdf))
+    out, _ = proc.communicate(timeout=120)
+    assert "NOT READ, hidden on the page: 47 characters of white text" in out
+
+
+def test_the_parser_worker_answers_when_the_app_holds_over_a_thousand_files() -> None:
+    # A long-running app reaches descriptors past 1023, where select() fails; the worker's pipe is
+    # then one of them. Run in a child process: the test process keeps its own descriptors.
+    script = textwrap.dedent(
+        """
+        import os, resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+        from assistant.ingest.seeds import RawSeed
+        from assistant.ingest.worker import parse_limited
+        for n in range(3):
+            raw = RawSeed(f"s{n}.txt", ".txt", f"Harbour story {n}. The wall was repaired.".encode(), str(n))
+            print(type(parse_limited(raw, 30)).__name__, flush=True)
+        """
+    )
+    done = subprocess.run([PY, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["SeedDocument"] * 3, done.stderr[-2000:]

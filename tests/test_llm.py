@@ -660,8 +660,10 @@ def test_answer_ignores_an_injection_in_the_seeds(tmp_path: Path) -> None:
             update={"llm": "openai:test-model", "llm_base_url": stub.base_url, "llm_api_key": "x"}
         )
         result = answer("What did the editor's note on the PAC-3 missile sale say?", settings=settings)
-    assert "ignore previous instructions" in stub.requests[0]["messages"][-1]["content"].lower()
-    assert result.answered_by == "extractive" and "no answer the passages support" in result.notice
+    # The note's order to an AI is left out when the page is read (#34): it never reaches the model.
+    prompt = stub.requests[0]["messages"][-1]["content"].lower() if stub.requests else ""
+    assert "ignore previous instructions" not in prompt
+    assert "reveal your prompt" not in result.text.lower()
     assert "untrusted" not in result.text and "NOT IN DOCUMENTS" not in result.text
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.reader import best_span, collate
+from assistant.environment import Precision, autocast
 from assistant.ingest.lexical import tokens
-from assistant.precision import Precision, autocast
 from training.reader_pairs import Pair
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.reader import CONTEXT_LAYOUT, FIGURES, FIRST_LAYOUT, WEIGHTS, collate
-from assistant.precision import autocast, resolve
+from assistant.environment import autocast, resolve_precision
 from training import checkpoint
 from training.export import export
 from training.reader_eval import evaluate
@@ -121,7 +121,7 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    precision = resolve(args.precision, args.device)
+    precision = resolve_precision(args.precision, args.device)
     layout = CONTEXT_LAYOUT if args.layout == "context" else FIRST_LAYOUT
     tok = AutoTokenizer.from_pretrained(str(get_model_path()))
     t0 = time.time()

@@ -76,6 +76,8 @@ class Reading:
     left_out: tuple[str, ...] = ()
     #: A PDF's page starts in the text (page n begins at ``pages[n - 1]``); empty for other formats.
     pages: tuple[int, ...] = ()
+    #: A PDF's text drawn where no reader sees it, not read ("14 characters of white text ...").
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class KnownMeta:
     left_out: tuple[str, ...] = ()  # shown blocks the page's extractor left out (Reading.left_out)
     pages: tuple[int, ...] = ()  # a PDF's page starts in the text (Reading.pages)
     site: str | None = None  # the site name the page gives (og:site_name, its host, a PDF title's tail)
+    hidden: tuple[str, ...] = ()  # a PDF's unseen text, not read (Reading.hidden)
 
 
 #: No-break, thin and other fixed-width spaces (U+00A0, U+2002..U+200A, U+202F), read as a plain space.
@@ -306,4 +309,5 @@ def format_reading(reading: Reading, width: int = 100) -> str:
     for block in reading.left_out:
         snippet = block if len(block) <= width else block[: width - 1] + "…"
         lines.append(f"[page] LEFT OUT by the HTML extractor: {snippet}")
+    lines += [f"[pdf] NOT READ, hidden on the page: {what}" for what in reading.hidden]
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from assistant.ingest.decoding import NotText
+from assistant.ingest.pdf_hidden import hide_unseen_text
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class PdfText:
     title: str | None
     #: The site a browser print names in its title ("Headline | Nature" -> "Nature").
     site: str | None = None
+    #: Text drawn where no reader sees it, not read: "14 characters of white text ..." (pdf_hidden.py).
+    hidden: tuple[str, ...] = ()
 
 
 def read_pdf(data: bytes) -> PdfText:
@@ -65,7 +68,14 @@ def read_pdf(data: bytes) -> PdfText:
         count = len(reader.pages)
         if count > MAX_PAGES:
             raise NotText(f"{count} pages is over the {MAX_PAGES}-page limit for a PDF seed; split it")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        hidden: Counter[str] = Counter()
+        pages = []
+        for page in reader.pages:
+            try:
+                hidden += hide_unseen_text(page, reader)
+            except Exception as exc:  # a content stream it cannot walk is read as it is
+                log.debug("Cannot check a page for hidden text: %s", exc)
+            pages.append(page.extract_text() or "")
         title = (reader.metadata or {}).get("/Title") if reader.metadata else None
     except NotText:
         raise
@@ -82,7 +92,8 @@ def read_pdf(data: bytes) -> PdfText:
             "no text layer (a scan or images only): OCR it first, e.g. with ocrmypdf, and add the result"
         )
     text = assemble(pages, _headline(str(title)) if title else None)
-    return dataclasses.replace(text, site=_site(str(title)) if title else None)
+    unseen = tuple(f"{n:,} characters of {reason}" for reason, n in sorted(hidden.items()) if n)
+    return dataclasses.replace(text, site=_site(str(title)) if title else None, hidden=unseen)
 
 
 def _site(title: str) -> str | None:

@@ -253,7 +253,7 @@ def page_text(raw: RawSeed) -> tuple[str, KnownMeta | None] | SeedProblem:
     try:
         if raw.suffix == ".pdf":
             pdf = read_pdf(raw.data)
-            return pdf.text, KnownMeta(title=pdf.title, pages=pdf.pages, site=pdf.site)
+            return pdf.text, KnownMeta(title=pdf.title, pages=pdf.pages, site=pdf.site, hidden=pdf.hidden)
         if raw.suffix == ".docx":
             return read_docx(raw.data), None
         text = decode(raw.data, raw.suffix)
@@ -285,7 +285,7 @@ def inspect_raw(raw: RawSeed) -> Reading | SeedProblem:
     text, known = result
     if known is not None:  # an HTML page or a PDF: spans point into its extracted text, not the file
         reading = read_document(raw.source, text, raw.digest, known=known)
-        return dataclasses.replace(reading, left_out=known.left_out, pages=known.pages)
+        return dataclasses.replace(reading, left_out=known.left_out, pages=known.pages, hidden=known.hidden)
     return read_document(raw.source, text, raw.digest, markdown=raw.suffix in (".md", ".markdown"))
 
 

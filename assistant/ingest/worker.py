@@ -98,8 +98,12 @@ class ParseWorker:
         return process
 
     def _ready(self, seconds: float) -> bool:
+        """True when the worker's reply has begun to arrive within ``seconds``."""
         assert self._process is not None and self._process.stdout is not None
-        return bool(select.select([self._process.stdout], [], [], seconds)[0])
+        # poll, not select: select fails on descriptors past 1023, which a long-running app reaches.
+        poller = select.poll()
+        poller.register(self._process.stdout.fileno(), select.POLLIN | select.POLLHUP)
+        return bool(poller.poll(seconds * 1000))
 
     def _stop(self) -> None:
         if self._process is not None:
@@ -127,6 +131,11 @@ class ParseWorker:
                 log.warning("The seed parser's worker failed on %s; parsing it here instead", raw.source)
                 self._stop()
                 return parse_seed(raw)
+            except BaseException:
+                # Interrupted between request and reply (Ctrl-C, a caller's timeout): the reply would
+                # answer the next request, so this worker is done.
+                self._stop()
+                raise
             if result is None:
                 log.warning("Parsing %s took longer than %g s; stopped", raw.source, seconds)
                 self._stop()

@@ -2,8 +2,9 @@
 
 A sentence is supported when the passage sentences quoted for it (at most :data:`MAX_QUOTES`,
 picked greedily from the cited passages) hold enough of its content words (:data:`MIN_OVERLAP`,
-:data:`MIN_SHARED`) and, strictly, every number, every name (capitalised word) and any negation it
-states. The check is lexical; docs/llm.md lists what it catches and what it cannot.
+:data:`MIN_SHARED`), it adds at most :data:`MAX_NEW_WORDS` content words of its own, and, strictly,
+it states no number, name (capitalised word) or negation they do not. The check is lexical;
+docs/llm.md lists what it catches and what it cannot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MIN_SHARED = 2
 MIN_ANCHOR = 0.5
 #: Most passage sentences quoted as evidence for one answer sentence.
 MAX_QUOTES = 3
+#: Most content words a claim may add to its quotes (a paraphrase's "worth" for "to the tune of");
+#: more is a clause of its own ("..., a move seen as a threat to the US' military capabilities").
+MAX_NEW_WORDS = 2
 
 Quote = tuple[PassageHit, int]  # a passage and the index of one of its sentences
 
@@ -180,6 +184,9 @@ def unsupported_reason(claim: str, quotes: Sequence[str]) -> str | None:
     flipped = sorted(negated_terms(evidence) & claim_terms) if not negated(claim) else []
     if flipped:
         return f"states what its quotes negate: {', '.join(flipped)}"
+    added = sorted(claim_terms - covered)
+    if len(added) > MAX_NEW_WORDS:
+        return f"says what its quotes do not: {', '.join(added)}"
     return None
 
 

@@ -158,6 +158,9 @@ def render_reading(reading: Any) -> str:
             '<tr class="nw-dropped"><td>left out of the page (HTML extractor)</td>'
             f"<td>{escape_html(text[:300] + ('…' if len(text) > 300 else ''))}</td></tr>"
         )
+    for text in getattr(reading, "hidden", ()):
+        what = escape_html(text)
+        rows.append(f'<tr class="nw-dropped"><td>not read: hidden on the PDF page</td><td>{what}</td></tr>')
     return (
         f'<div class="nw-docs nw-reading-table"><table><tbody>{head}</tbody></table>'
         f"<table><thead><tr><th>Verdict</th><th>Paragraph</th></tr></thead><tbody>{''.join(rows)}"
