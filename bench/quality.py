@@ -198,7 +198,7 @@ def write_calibration_chart(path: Path, calibration: list[list[float]]) -> None:
 
     if not calibration:
         raise ValueError(
-            "no calibration bins in assistant/answering/answerer.json: rerun bench/train_answerer.py"
+            "no calibration bins in assistant/answering/answerer.json: rerun training/train_answerer.py"
         )
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
@@ -352,7 +352,7 @@ def reader_section() -> list[str]:
         "exact: its best span equals the gold answer; AUC: answerable vs "
         "unanswerable by the best candidate's score):\n",
         md_table(["minutes", "pairs seen", "top-1", "span exact", "abstention AUC"], curve), "",
-        "The second stage (`.venv/bin/python -m bench.fit_rerank`), out-of-fold on articles the reader "
+        "The second stage (`.venv/bin/python -m training.fit_rerank`), out-of-fold on articles the reader "
         f"never trained on; it ships reading {second['candidates']} candidates, abstaining below "
         f"`min_confidence` = {second['min_confidence']}:\n",
         md_table(["setting", "data", "questions (unans.)", "first-stage top-1", "top-1", "shown hit",
@@ -363,7 +363,7 @@ def reader_section() -> list[str]:
 
 def answerer_section(chart: Path | None = None) -> list[str]:
     """The learned answerer's out-of-fold figures and calibration, as its trainer recorded them in
-    assistant/answering/answerer.json (``bench/train_answerer.py`` writes them; this page only shows them).
+    assistant/answering/answerer.json (``training/train_answerer.py`` writes them; this page only shows them).
     With ``chart``, the calibration is also drawn there as a reliability diagram."""
     from assistant.answering.scorer import PARAMETERS
 
@@ -378,9 +378,9 @@ def answerer_section(chart: Path | None = None) -> list[str]:
     baselines = held.get("baselines (top-1 hit, answerable)", {})
     lines = [
         "## The first stage: the fitted scorer (assistant/answering/answerer.json)\n",
-        "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_answerer` on the SQuAD 2.0 train "
-        "articles (plus `bench/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; every "
-        "figure below is out-of-fold: each article or page scored by models fitted without it. "
+        "Fitted by `HF_HUB_OFFLINE=1 .venv/bin/python -m training.train_answerer` on the SQuAD 2.0 train "
+        "articles (plus `training/data/squad_train_unanswerable.jsonl`) and the news pages' tune split; "
+        "every figure below is out-of-fold: each article or page scored by models fitted without it. "
         f"With the reader off (`ASSISTANT_READER=off`) it alone answers, abstaining below "
         f"`min_confidence` = {data['min_confidence']}.\n",
         md_table(["fitting data, out-of-fold by article", "questions (unans.)", "top-1 hit", "shown hit",

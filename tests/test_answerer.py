@@ -46,7 +46,7 @@ def test_a_broken_parameters_file_names_itself_and_the_fix(tmp_path) -> None:
 
     broken = tmp_path / "answerer.json"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(AssistantError, match=r"answerer\.json.*python -m bench\.train_answerer"):
+    with pytest.raises(AssistantError, match=r"answerer\.json.*python -m training\.train_answerer"):
         load_parameters(broken)
 
 

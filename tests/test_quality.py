@@ -1,7 +1,7 @@
 """Answer quality on the project's own question set about the article (tests/questions.jsonl).
 
 The learned answerer is fitted on SQuAD train articles and the news pages' tune split
-(bench/train_answerer.py), not on this set; the old hand-set weights were tuned on it, so the
+(training/train_answerer.py), not on this set; the old hand-set weights were tuned on it, so the
 floors here are regression floors. The gates on data never fitted or tuned on are in
 tests/test_heldout_quality.py.
 """

@@ -3,7 +3,7 @@
 Every sentence of the retrieved passages gets general features (features.py: meaning, word
 overlap weighted by rarity, soft word coverage that credits paraphrases, the kind of answer asked
 for and found, neighbours, retrieval rank). A logistic model fitted on thousands of public
-questions (scorer.py, assistant/answerer.json, rebuilt by ``bench/train_answerer.py``) ranks them.
+questions (scorer.py, assistant/answerer.json, rebuilt by ``training/train_answerer.py``) ranks them.
 The best sentence is quoted, with the sentence next to it when it only refers to what the question
 asks for, then the next best ones within the length budget. The best sentence's log-odds, mapped
 to a calibrated probability, is the answer's confidence; below ``min_confidence``, or when a

@@ -4,7 +4,7 @@ Per candidate sentence: meaning (cosine of question and sentence vectors, and of
 overlap weighted by rarity, *soft* word coverage that credits paraphrases (each question word's best
 match among the sentence's word pieces, by the embedding model's own static input token vectors),
 the least-covered question word, the kind of answer asked for and found, the neighbouring sentences
-and retrieval's rank. The same code computes them for training (bench/train_answerer.py) and at
+and retrieval's rank. The same code computes them for training (training/train_answerer.py) and at
 question time, so the fitted weights always see the features they were fitted on.
 """
 

@@ -6,7 +6,7 @@ first-stage score and the reader's two heads re-ranks those sentences, and a sec
 best sentence's figures, is the answer's confidence (abstain below ``min_confidence``). The best
 sentence's span is the direct answer when the span head is sure enough (``span_min``).
 
-All numbers live in ``rerank.json``, written by ``python -m bench.fit_rerank`` on articles the reader
+All numbers live in ``rerank.json``, written by ``python -m training.fit_rerank`` on articles the reader
 never saw in training, with the held-out figures they were chosen on.
 """
 
@@ -69,7 +69,7 @@ def load_rerank(path: Path = PARAMETERS) -> RerankParameters:
             float(data["min_confidence"]),
             float(data["span_min"]),
         ),
-        ".venv/bin/python -m bench.fit_rerank (or leave ASSISTANT_READER off)",
+        ".venv/bin/python -m training.fit_rerank (or leave ASSISTANT_READER off)",
     )
 
 

@@ -6,7 +6,7 @@ Both are logistic regressions over standardised features (features.py):
 * the confidence model: the probability that the answer shown (the chosen sentences) answers the
   question; below ``min_confidence`` the answerer abstains.
 
-The file is written by ``bench/train_answerer.py`` (which prints the held-out figures it was judged
+The file is written by ``training/train_answerer.py`` (which prints the held-out figures it was judged
 on) and is small and readable: feature names, means, scales, coefficients, the threshold.
 """
 
@@ -118,5 +118,5 @@ def load_parameters(path: Path = PARAMETERS) -> Parameters:
             Logistic.from_dict(data["confidence"]),
             float(data["min_confidence"]),
         ),
-        ".venv/bin/python -m bench.train_answerer",
+        ".venv/bin/python -m training.train_answerer",
     )

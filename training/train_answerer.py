@@ -1,12 +1,12 @@
 """Fit the extractive answerer's parameters (assistant/answering/answerer.json) and print held-out figures.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train_answerer
+    HF_HUB_OFFLINE=1 .venv/bin/python -m training.train_answerer
 
 Fitting data (all public or written for this project, none of it the sets the quality suite gates on):
 
 * ``../shared/eval/squad2-train-10.json``: the first 10 articles of the SQuAD 2.0 train set
   (4,719 questions, 348 unanswerable; CC BY-SA 4.0), indexed together as one corpus;
-* ``bench/data/squad_train_unanswerable.jsonl``: unanswerable questions written on the eight train
+* ``training/data/squad_train_unanswerable.jsonl``: unanswerable questions written on the eight train
   articles that have none, so "unanswerable" is not a property of two articles;
 * ``tests/news_questions.jsonl``, questions with ``"split": "tune"`` only, each page indexed alone
   as ``assistant eval`` does, from ``../shared/eval/news-pages/`` (the "holdout" pages are never
@@ -54,7 +54,7 @@ from assistant.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 SQUAD_TRAIN = SHARED / "squad2-train-10.json"
-EXTRA_UNANSWERABLE = ROOT / "bench" / "data" / "squad_train_unanswerable.jsonl"
+EXTRA_UNANSWERABLE = ROOT / "training" / "data" / "squad_train_unanswerable.jsonl"
 NEWS_QUESTIONS = ROOT / "tests" / "news_questions.jsonl"
 NEWS_PAGES = SHARED / "news-pages"
 #: The false-abstention budget the threshold is chosen for (issue #14: <= 5% on held-out data).
@@ -347,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     sentence = fit(*sentence_rows(items), SENTENCE_FEATURES)
     confidence = fit(extra["conf_x"], hits.astype(int), CONFIDENCE_FEATURES, source_weights(items))
     params = {
-        "about": "Fitted by bench/train_answerer.py; see its docstring for the data. Logistic regressions "
+        "about": "Fitted by training/train_answerer.py; see its docstring for the data. Logistic regressions "
         "over standardised features (features.py): z = intercept + sum(coef * (x - mean) / scale).",
         "min_confidence": round(threshold, 4),
         "sentence": sentence.to_dict(),

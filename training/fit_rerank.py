@@ -1,6 +1,6 @@
 """Fit the reader's second stage (assistant/answering/rerank.json) and print its held-out figures.
 
-    .venv/bin/python -m bench.fit_rerank              # ~15 min on 2 cores (retrieval is cached)
+    .venv/bin/python -m training.fit_rerank              # ~15 min on 2 cores (retrieval is cached)
 
 Fitting data: the articles ``training/train_reader.py`` held out (``split_articles``; their titles are in
 assistant/answering/reader.json: 15 SQuAD v1.1 train articles and 4 SQuAD 2.0 dev-24 articles with
@@ -13,7 +13,7 @@ the reader reads the top ``--candidates``.
 Every figure printed is out-of-fold by article or page (the blend and the confidence model are fitted
 without the article scored). ``min_confidence`` is the highest out-of-fold threshold that keeps false
 abstention at or under 5% on each source's answerable questions (SQuAD's and the news pages'), as
-``bench/train_answerer.py`` does for the first stage; ``span_min`` is the span margin above which the
+``training/train_answerer.py`` does for the first stage; ``span_min`` is the span margin above which the
 direct answer is shown, chosen out-of-fold for the most exact answers net of wrong ones.
 """
 
@@ -44,8 +44,8 @@ from assistant.answering.rerank import (
 from assistant.answering.scorer import Logistic, load_parameters
 from assistant.eval.metrics import contains_answer, squad_scores
 from assistant.settings import Settings
-from bench.train_answerer import collect, fit, pick_threshold, retrieve_news_tune, squad_corpus
 from training.squad import split_articles
+from training.train_answerer import collect, fit, pick_threshold, retrieve_news_tune, squad_corpus
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 SOURCES = (SHARED / "squad1.1-train-rebuilt.json", SHARED / "squad2-dev-24-fit.json")
@@ -245,8 +245,9 @@ def main() -> None:
     sentence = fit(np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int), SENTENCE_FEATURES)
     confidence = fit(r["conf_x"], r["shown_hit"].astype(int), CONFIDENCE_FEATURES, r["weights"])
     params = {
-        "about": "Fitted by bench/fit_rerank.py on articles the reader never trained on; see its docstring. "
-        "Logistic regressions over standardised features: z = intercept + sum(coef * (x - mean) / scale).",
+        "about": "Fitted by training/fit_rerank.py on articles the reader never trained on; see its "
+        "docstring. Logistic regressions over standardised features: "
+        "z = intercept + sum(coef * (x - mean) / scale).",
         "candidates": n,
         "min_confidence": round(r["threshold"], 4),
         "span_min": round(r["span_min"], 4),
