@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant import answer, build_index  # noqa: E402
+from assistant import Assistant, build_index  # noqa: E402
 from assistant.eval.evaluate import EvalQuestion, load_questions, score, summarise  # noqa: E402
 from assistant.llm.chat_models import make_chat_model  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -63,10 +63,10 @@ def run_set(name: str, questions: list[EvalQuestion], settings: Settings, model:
         results, dropped, fallbacks, shown = [], 0, 0, 0
         # Without a chat model, answer() would build one from settings.llm: unset it for extractive.
         used = settings if chat_model is not None else settings.model_copy(update={"llm": None})
+        bot = Assistant(used, chat_model=chat_model)  # type: ignore[arg-type]
         for q in questions:
             started = time.perf_counter()
-            reply = answer(q.question, history=list(q.history) or None, settings=used,
-                           chat_model=chat_model)  # type: ignore[arg-type]  # fmt: skip
+            reply = bot.answer(q.question, list(q.history) or None)
             seconds = time.perf_counter() - started
             results.append(score(q, reply, settings.seeds_dir, seconds))
             dropped += reply.dropped

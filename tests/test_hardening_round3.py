@@ -275,3 +275,29 @@ def test_the_parser_worker_answers_when_the_app_holds_over_a_thousand_files() ->
     )
     done = subprocess.run([PY, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["SeedDocument"] * 3, done.stderr[-2000:]
+
+
+def test_an_upload_is_parsed_once_in_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.ingest import worker
+    from assistant.web.uploads import add_upload
+
+    sent: list[str] = []
+    real_send = worker._send
+
+    def counting_send(stream: object, obj: object) -> None:
+        sent.append(getattr(obj, "source", str(obj)))
+        real_send(stream, obj)
+
+    monkeypatch.setattr(worker, "_send", counting_send)
+    upload = tmp_path / "upload.pdf"
+    upload.write_bytes(
+        one_page_pdf(
+            b"BT /F1 12 Tf 72 700 Td (The harbour wall was repaired in March for 2.1 million pounds.) Tj ET"
+        )
+    )
+    settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
+    name, report = add_upload(
+        upload, "Harbour Wall.pdf", settings.seeds_dir, 2**20, lambda: build_index(settings), 30
+    )
+    assert name == "Harbour-Wall.pdf" and report.added == 1
+    assert sent.count("Harbour-Wall.pdf") == 1, sent  # the check parsed it; the build reused that
