@@ -34,25 +34,19 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Nature news page printed to PDF by chromium ("Print -> Save as PDF"), headers and footers on."""
     require_shared(NATURE)
+    return print_to_pdf(NATURE, tmp_path_factory.mktemp("print") / "telescope.pdf")
+
+
+def print_to_pdf(page: Path, pdf: Path) -> Path:
+    """``page`` printed to ``pdf`` by Debian chromium (Print -> Save as PDF); skips (CI: fails) without it."""
     if not CHROMIUM.exists():
         message = f"Debian chromium is missing at {CHROMIUM} (apt-get install -y chromium)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    out = tmp_path_factory.mktemp("print")
-    pdf = out / "telescope.pdf"
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            *FLAGS,
-            f"--user-data-dir={out / 'profile'}",
-            f"--print-to-pdf={pdf}",
-            NATURE.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    profile = f"--user-data-dir={pdf.parent / (pdf.stem + '-profile')}"
+    run = [str(CHROMIUM), *FLAGS, profile, f"--print-to-pdf={pdf}", page.as_uri()]
+    subprocess.run(run, capture_output=True, timeout=120, check=True)
     return pdf
 
 
@@ -224,25 +218,9 @@ HIDDEN_PAGE = """<!doctype html><html><head><title>Harbour wall repaired | Coast
 
 def test_text_a_browser_prints_invisibly_is_not_read(tmp_path: Path) -> None:
     """White text and 1px text on a real browser print: the page shows neither, so neither is indexed."""
-    if not CHROMIUM.exists():
-        message = f"Debian chromium is missing at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    page, pdf = tmp_path / "harbour.html", tmp_path / "harbour.pdf"
+    page = tmp_path / "harbour.html"
     page.write_text(HIDDEN_PAGE, encoding="utf-8")
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            *FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--print-to-pdf={pdf}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    pdf = print_to_pdf(page, tmp_path / "harbour.pdf")
     read = read_pdf(pdf.read_bytes())
     assert "2.1 million pounds" in read.text and "Work began in January" in read.text
     assert "9 million" not in read.text and "never finished" not in read.text
