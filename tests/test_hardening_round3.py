@@ -301,3 +301,22 @@ def test_an_upload_is_parsed_once_in_the_worker(tmp_path: Path, monkeypatch: pyt
     )
     assert name == "Harbour-Wall.pdf" and report.added == 1
     assert sent.count("Harbour-Wall.pdf") == 1, sent  # the check parsed it; the build reused that
+
+
+def test_the_web_rebuild_recovers_a_damaged_index_and_says_so_without_paths(tmp_path: Path) -> None:
+    from assistant.web.api import make_backend
+    from assistant.web.app import list_documents, rebuild
+
+    settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
+    write_docs(settings.seeds_dir, {"s0.txt": story(0)})
+    build_index(settings)
+    damage(settings.index_dir)
+    backend = make_backend(settings)
+    docs, problem = list_documents(backend)
+    assert docs == () and problem == (
+        "The index is damaged: press Rebuild in the Documents tab to rebuild it from the documents."
+    )
+    report = rebuild(backend)
+    assert "The index was damaged, so it was set aside and rebuilt" in report and "nw-error" not in report
+    assert str(tmp_path) not in report
+    assert [d.source for d in list_documents(backend)[0]] == ["s0.txt"]

@@ -285,6 +285,7 @@ class Store:
         """
         folder = self.settings.index_dir
         self._forget_client()
+        _drop_system(str(folder.resolve()))  # any client Chroma cached for the path reads the damaged file
         aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         n = 1
         while aside.exists():
@@ -315,9 +316,17 @@ def _drop_unstarted_system(path: str) -> None:
     database bindings, and every later client for the path failed on it; dropped, the next client
     starts a new one.
     """
+    _drop_system(path, only_unstarted=True)
+
+
+def _drop_system(path: str, only_unstarted: bool = False) -> None:
+    """Forget the Chroma system Chroma caches for ``path`` (the next client for the path starts anew)."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
     system = SharedSystemClient._identifier_to_system.get(path)
-    if system is not None and not any(hasattr(c, "bindings") for c in system.components()):
-        SharedSystemClient._identifier_to_system.pop(path, None)
-        SharedSystemClient._identifier_to_refcount.pop(path, None)
+    if system is None:
+        return
+    if only_unstarted and any(hasattr(c, "bindings") for c in system.components()):
+        return
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
