@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.load                       # starts the app on a free 127.0.0.1 port
     .venv/bin/python -m bench.load --url http://127.0.0.1:7860/ --sessions 8
+    .venv/bin/python -m bench.load --mcp --sessions 16 --repeat 8   # half the sessions over MCP
 
 Without --url it serves a throwaway copy of the seeds (default: the project's seeds/) with its own
 index, in a subprocess started the way `python app.py` does (assistant.web.app.launch). Each session is
 one gradio_client.Client (its own chat history) asking the questions below in order through the
-chat endpoint /chat, so follow-ups use the history. It reports errors (exceptions, timeouts and
+chat endpoint /chat, so follow-ups use the history. With --mcp the app also serves MCP and every
+other session is an MCP client (the official `mcp` package over streamable HTTP) calling the `ask`
+tool with the conversation so far; an MCP call that fails, or returns an error or empty text, is an
+error. --repeat asks the conversation that many times per session. It reports errors (exceptions, timeouts and
 error messages in the chat), whether every answer carries a citation, and latency percentiles.
 Exit status 1 when there was an error or an uncited answer. Everything is bounded: at most
 --sessions x --rounds requests, each with --timeout, and the whole run within --deadline.
@@ -70,10 +74,63 @@ def ask_conversation(url: str, questions: tuple[str, ...], timeout: float) -> li
     return outcomes
 
 
-def run_sessions(url: str, questions: tuple[str, ...], timeout: float, sessions: int) -> list[Outcome]:
-    """``sessions`` concurrent conversations in threads of this process (one worker process's share)."""
+def ask_over_mcp(url: str, questions: tuple[str, ...], timeout: float) -> list[Outcome]:
+    """One MCP session: the ``ask`` tool called for each question, with the conversation so far."""
+    import ast
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def converse() -> list[Outcome]:
+        outcomes, history = [], []
+        async with (
+            streamable_http_client(url + "gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            for question in questions:
+                started = time.perf_counter()
+                try:
+                    result = await asyncio.wait_for(
+                        session.call_tool("ask", {"question": question, "history": history}), timeout
+                    )
+                except Exception as exc:
+                    outcomes.append(Outcome(time.perf_counter() - started, "error", f"{type(exc).__name__}"))
+                    continue
+                seconds = time.perf_counter() - started
+                text = "".join(getattr(c, "text", "") for c in result.content)
+                if result.isError or not text.strip():
+                    outcomes.append(Outcome(seconds, "error", f"MCP error: {text[:120]!r}"))
+                    continue
+                data = ast.literal_eval(text)  # Gradio sends a tool's return value as a Python literal
+                kind = (
+                    "abstained" if data.get("abstained") else "cited" if data.get("citations") else "uncited"
+                )
+                outcomes.append(Outcome(seconds, kind, question))
+                history += [
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": data["text"]},
+                ]
+        return outcomes
+
+    try:
+        return asyncio.run(converse())
+    except Exception as exc:  # the session never started or broke down: its questions are errors
+        return [Outcome(0.0, "error", f"MCP session: {type(exc).__name__}: {exc}")] * len(questions)
+
+
+def run_sessions(
+    url: str, questions: tuple[str, ...], timeout: float, sessions: int, mcp_from: int = -1
+) -> list[Outcome]:
+    """``sessions`` concurrent conversations in threads of this process (one worker process's share);
+    with ``mcp_from`` >= 0, every other session from that one on speaks MCP."""
+
+    def kind(n: int) -> object:
+        return ask_over_mcp if mcp_from >= 0 and (n + mcp_from) % 2 else ask_conversation
+
     with ThreadPoolExecutor(max_workers=sessions) as pool:
-        futures = [pool.submit(ask_conversation, url, questions, timeout) for _ in range(sessions)]
+        futures = [pool.submit(kind(n), url, questions, timeout) for n in range(sessions)]  # type: ignore[arg-type]
         return [o for f in futures for o in f.result()]
 
 
@@ -92,7 +149,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def start_app(seeds: Path, workdir: Path, ready_timeout: float) -> tuple[subprocess.Popen, str]:
+def start_app(
+    seeds: Path, workdir: Path, ready_timeout: float, mcp: bool = False
+) -> tuple[subprocess.Popen, str]:
     """Serve a copy of ``seeds`` with a fresh index on a free port; return the process and its URL."""
     shutil.copytree(seeds, workdir / "seeds", ignore=shutil.ignore_patterns(".*"))
     with socket.socket() as sock:
@@ -105,6 +164,7 @@ def start_app(seeds: Path, workdir: Path, ready_timeout: float) -> tuple[subproc
         "ASSISTANT_PORT": str(port),
         "HF_HUB_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
+        "ASSISTANT_MCP": "1" if mcp else "0",
     }
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(
@@ -142,10 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="client processes sharing the sessions")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per answer")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds allowed for the whole run")
+    parser.add_argument("--mcp", action="store_true", help="serve MCP too; every other session speaks MCP")
+    parser.add_argument("--repeat", type=int, default=1, help="times each session asks its conversation")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sessions = max(1, min(args.sessions, 256))
-    questions = QUESTIONS[: max(1, min(args.rounds, len(QUESTIONS)))]
+    questions = QUESTIONS[: max(1, min(args.rounds, len(QUESTIONS)))] * max(1, min(args.repeat, 100))
 
     process, workdir = None, None
     url = args.url
@@ -153,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             workdir = Path(tempfile.mkdtemp(prefix="assistant-load-"))
             started = time.perf_counter()
-            process, url = start_app(args.seeds, workdir, ready_timeout=min(args.deadline, 300.0))
+            process, url = start_app(
+                args.seeds, workdir, ready_timeout=min(args.deadline, 300.0), mcp=args.mcp
+            )
             print(f"App ready at {url} in {time.perf_counter() - started:.1f} s (index built, model loaded)")
         # Client sessions are spread over a few processes so the clients' own Python (one GIL per
         # process) does not become the bottleneck being measured.
@@ -163,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
             warm = [pool.submit(_import_client) for _ in range(workers)]
             wait(warm, timeout=120)
             started = time.perf_counter()
-            futures = [pool.submit(run_sessions, url, questions, args.timeout, n) for n in shares]
+            # Each worker's MCP sessions alternate with its chat ones, starting where the last left off.
+            starts = [sum(shares[:i]) if args.mcp else -1 for i in range(workers)]
+            futures = [
+                pool.submit(run_sessions, url, questions, args.timeout, n, start)
+                for n, start in zip(shares, starts, strict=True)
+            ]
             done, late = wait(futures, timeout=args.deadline)
             wall = time.perf_counter() - started
             for future in late:

@@ -235,7 +235,10 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             **private,
         )
         for tool in api_tools(backend):
-            gr.api(tool, api_name=tool.__name__, concurrency_limit=CHAT_CONCURRENCY)
+            # Off the queue: Gradio then runs an MCP tool call in-process instead of through its HTTP
+            # loopback client, whose event stream failed about 1 call in 1,000 under mixed load with
+            # an empty CancelledError (#34). The chat keeps the queue (its progress and streaming).
+            gr.api(tool, api_name=tool.__name__, queue=False)
     return app
 
 
