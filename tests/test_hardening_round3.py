@@ -264,8 +264,10 @@ def test_the_parser_worker_answers_when_the_app_holds_over_a_thousand_files() ->
     script = textwrap.dedent(
         """
         import os, resource
-        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # descriptors past 1023
         from assistant.ingest.seeds import RawSeed
         from assistant.ingest.worker import parse_limited
         for n in range(3):
