@@ -9,7 +9,8 @@ bfloat16 halves the work of a transformer where the processor has native bf16 in
 AMX or AVX512-BF16): the packaged MiniLM reads 4.6x faster under ``torch.autocast`` on such a Xeon,
 and its sentence vectors keep a cosine >= 0.9999 with float32's. Elsewhere bf16 is emulated and
 slower than float32, so :func:`resolve_precision` decides at run time from the CPU's flags, never by
-assumption; the reader, the embedder and the training scripts all ask it and enter :func:`autocast`.
+assumption. The training scripts ask it today; the reader and the embedder are to ask it too (#32,
+#33), so one place decides for every model.
 """
 
 from __future__ import annotations

@@ -232,6 +232,7 @@ def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n
         *state["curve"],
         {"minutes": round(state["seconds"] / 60, 1), "pairs_seen": state["seen"], **point},
     ]
+    held_v11, held_dev, _ = split_articles(load(V11), load(DEV24))
     figures = {
         "command": "training/train_reader.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
@@ -245,10 +246,8 @@ def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n
         "heldout_dev24": final_dev,
         "learning_curve": curve,
         "data": {p.name: sha256(p) for p in (V11, DEV24, TRAIN10)},
-        "heldout_articles": [],
+        "heldout_articles": [a["title"] for a in held_v11 + held_dev],
     }
-    held_v11, held_dev, _ = split_articles(load(V11), load(DEV24))
-    figures["heldout_articles"] = [a["title"] for a in held_v11 + held_dev]
     out = args.weights.with_name(FIGURES.name) if args.weights != WEIGHTS else FIGURES
     export(net, args.layers, layout, figures, args.weights, out)
     print(f"wrote {args.weights} ({args.weights.stat().st_size / 1e6:.1f} MB) and {out}")

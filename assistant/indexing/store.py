@@ -112,7 +112,9 @@ class Store:
         try:
             client = self._call(chromadb.PersistentClient, path=path, settings=chroma_settings)
         except Exception:
-            _drop_unstarted_system(path)
+            # Chroma caches a system before starting it: one whose start raised (a full disk) stays cached
+            # without its database bindings and fails every later client for the path.
+            _drop_system(path, only_unstarted=True)
             raise
         self._system = client._system
         self._db_id = file_id(self.db_path)
@@ -307,16 +309,6 @@ class Store:
         self._make_folder()
         with writer_lock(self.settings, wait):
             yield
-
-
-def _drop_unstarted_system(path: str) -> None:
-    """Forget a Chroma system for ``path`` that failed to start (say, on a full disk).
-
-    Chroma caches the system before starting it, so one whose start raised stays cached without its
-    database bindings, and every later client for the path failed on it; dropped, the next client
-    starts a new one.
-    """
-    _drop_system(path, only_unstarted=True)
 
 
 def _drop_system(path: str, only_unstarted: bool = False) -> None:

@@ -169,11 +169,7 @@ def read_document(
             instructions += len(holes)
             continue
         if holes:  # the paragraph's other sentences stay; the orders aimed at an AI never reach the index
-            kept = [
-                (a, b)
-                for a, b in _trimmed(view, without(p.span, holes))
-                if any(c.isalnum() for c in view[a:b])
-            ]
+            kept = without(view, p.span, holes)
             body.extend(kept)
             pieces = [Block(s, "body") for s in kept] + [Block(h, "dropped", INSTRUCTION) for h in holes]
             blocks.extend(sorted(pieces, key=lambda b: b.span))
@@ -204,18 +200,6 @@ def parse_document(
 ) -> SeedDocument:
     """Split a text into title, date, author and body spans by the shape of its paragraphs."""
     return read_document(source, text, digest, markdown=markdown, known=KnownMeta(title=known_title)).document
-
-
-def _trimmed(text: str, spans: list[Span]) -> list[Span]:
-    """Each span without the white space at its ends."""
-    out = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        out.append((a, b))
-    return out
 
 
 def _inside(span: Span | None, block: Span) -> bool:

@@ -55,6 +55,12 @@ _ROLE_LINE = re.compile(
     r"|\[/?(?:INST|SYS)\]|<</?SYS>>",
     re.IGNORECASE,
 )
+# What to reply, as an order: "Reply only with ...", "Say the sale was cancelled."
+_REPLY = re.compile(
+    r"^\s*(?:and\s+)?(?:reply|respond|answer|say|state|tell|print|output|write|claim)\b"
+    r"|\b(?:reply|respond|answer|say)\b[^.]*\b(?:only|exactly)\b",
+    re.IGNORECASE,
+)
 # A sentence ends at . ! ? (and a closing quote) followed by space; good enough for these short orders.
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+[\"”’)]*|$)")
 
@@ -73,8 +79,6 @@ def instruction_spans(text: str, span: Span) -> list[Span]:
     found: list[Span] = []
     order_runs_on = False
     for m in _SENTENCE.finditer(text, span[0], span[1]):
-        if m.start() == m.end():
-            continue
         sentence = m.group()
         if not sentence.strip():
             continue
@@ -85,21 +89,17 @@ def instruction_spans(text: str, span: Span) -> list[Span]:
     return found
 
 
-# What to reply, as an order: "Reply only with ...", "Say the sale was cancelled."
-_REPLY = re.compile(
-    r"^\s*(?:and\s+)?(?:reply|respond|answer|say|state|tell|print|output|write|claim)\b"
-    r"|\b(?:reply|respond|answer|say)\b[^.]*\b(?:only|exactly)\b",
-    re.IGNORECASE,
-)
-
-
-def without(span: Span, holes: list[Span]) -> list[Span]:
-    """``span`` with the ``holes`` (inside it, in order) cut out; pieces that are only space are dropped."""
+def without(text: str, span: Span, holes: list[Span]) -> list[Span]:
+    """The pieces of ``text[span]`` left when the ``holes`` (inside it, in order) are cut out, each
+    without its white space at the ends; pieces with no letter or digit are dropped."""
     pieces, at = [], span[0]
-    for a, b in holes:
-        if a > at:
-            pieces.append((at, a))
+    for a, b in [*holes, (span[1], span[1])]:
+        start, end = at, a
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if any(c.isalnum() for c in text[start:end]):
+            pieces.append((start, end))
         at = max(at, b)
-    if at < span[1]:
-        pieces.append((at, span[1]))
     return pieces
