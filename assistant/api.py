@@ -61,7 +61,7 @@ class Assistant:
             if self._embedder is None:
                 from assistant.indexing.embedding import shared_embedder
 
-                self._embedder = shared_embedder(self.settings.embedding_model)
+                self._embedder = shared_embedder(self.settings.embedding_model, self.settings.precision)
             return self._embedder
 
     @property

@@ -142,6 +142,11 @@ def index(seeds: Path | None, index_dir: Path | None, wait: bool, watch: bool, q
             f"{report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
             f"{report.chunks} passages ({report.seconds:.1f}s)."
         )
+        if report.embedded:
+            click.echo(
+                f"Embedded {report.embedded} sentences, {report.sentences_per_second:.0f}/s "
+                f"({report.precision} embedding model)."
+            )
 
     run()
     if watch:

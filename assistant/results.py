@@ -82,6 +82,14 @@ class IndexReport:
     seconds: float = 0.0
     #: Where a damaged index was moved before this build started a fresh one (None: it was not).
     moved_aside: str | None = None
+    #: Sentences this build embedded, and the precision the model ran in ("bf16" or "fp32").
+    embedded: int = 0
+    precision: str = ""
+
+    @property
+    def sentences_per_second(self) -> float:
+        """Sentences embedded per second of the whole build (reading, parsing and writing included)."""
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def changed(self) -> bool:

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         PACKAGED_MODEL,
         description="Sentence-transformers model name or path; the default is the packaged, offline copy.",
     )
+    precision: str = Field(
+        "auto",
+        pattern="^(auto|bf16|fp32)$",
+        description="Precision of the embedding model's batches and the reader: auto (bf16 where the CPU "
+        "computes it natively, AMX or AVX512-BF16; fp32 elsewhere), bf16 or fp32.",
+    )
     collection: str = Field("assistant", description="Name prefix of the Chroma collections.")
     chroma_host: str | None = Field(
         None, description="Chroma server host; when set the index lives on that server, not in index_dir."

@@ -70,7 +70,7 @@ The volunteers plan to open two more gardens next spring on land given by the co
 """
 STORIES = {"planet.html": PLANET, "wire.txt": WIRE, "garden.md": GARDEN}
 
-CATALOG = Catalog({
+CATALOG = Catalog.of({
     "planet.html": {"title": "Harbour bridge reopens after two years of repairs", "site": "Daily Planet",
                     "author": "Lois Lane"},
     "wire.txt": {"title": "Acme Robotics to open factory in Leeds", "site": "Reuters",
@@ -104,7 +104,7 @@ def test_a_question_names_its_document(question: str, named: tuple[str, ...]) ->
 
 
 def test_a_file_named_like_a_word_does_not_capture_questions() -> None:
-    catalog = Catalog({"article.txt": {"title": "One"}, "story-2.txt": {"title": "Two"}})
+    catalog = Catalog.of({"article.txt": {"title": "One"}, "story-2.txt": {"title": "Two"}})
     assert named_documents("Who wrote the article?", catalog) == ()
     assert named_documents("What does the story-2 piece say?", catalog) == ("story-2.txt",)
     assert named_documents("What is in article.txt?", catalog) == ("article.txt",)
@@ -189,13 +189,13 @@ def test_a_follow_up_the_previous_document_cannot_answer_is_asked_of_all(bot: As
 
 
 def test_a_follow_ups_borrowed_words_weigh_less_than_its_own(bot: Assistant) -> None:
-    bm25 = bot.searcher.corpus()[1].bm25
+    lexicon = bot.searcher.corpus()[1].lexicon
     query = "How many jobs will the new Acme factory create? How many staff?"
-    weights = term_weights("How many staff?", query, bm25)
+    weights = term_weights("How many staff?", query, lexicon)
     (staff,), (acme,) = tokens("staff"), tokens("Acme")
-    assert weights[staff] == pytest.approx(bm25.idf(staff))  # the question's own word: as it is
+    assert weights[staff] == pytest.approx(lexicon.idf(staff))  # the question's own word: as it is
     # A word only the previous question holds: a quarter of its weight (1 + idf) in the scoring.
-    assert 1 + weights[acme] == pytest.approx(BORROWED_WEIGHT * (1 + bm25.idf(acme)))
+    assert 1 + weights[acme] == pytest.approx(BORROWED_WEIGHT * (1 + lexicon.idf(acme)))
     assert 0 < BORROWED_WEIGHT < 1
 
 

@@ -357,6 +357,12 @@ def assert_clean(store: Store) -> None:
     keep = {int(n) for n in current.manifest["pairs"]} | set(current.manifest["previous_pairs"])
     assert store.pair_numbers() <= keep, "orphan collections left"
     assert remove_orphan_folders(store.settings) == [], "orphan folders left"
+    # The lexical files: the current generation's and at most the previous one's, nothing unfinished.
+    from assistant.indexing import lexicon
+
+    files = sorted(p.name for p in lexicon.folder(store.settings.index_dir).iterdir())
+    assert lexicon.file_for(store.settings.index_dir, current.number).name in files, files
+    assert len(files) <= 2 and not any(f.endswith(".partial") for f in files), files
 
 
 # --- atomic: killed builds ------------------------------------------------------------------------
@@ -435,6 +441,9 @@ READER = textwrap.dedent(
     import json, sys, time, traceback
     from pathlib import Path
     from assistant import Assistant
+    def relay_texts(corpus):
+        rows = corpus.lexicon.rows(corpus.lexicon.passages_of(["a.txt", "b.txt"])).values()
+        return [r[7] for r in sorted(rows, key=lambda r: (r[2], r[3]))]
     bot = Assistant()
     stop = Path(sys.argv[1])
     while not stop.exists():
@@ -444,8 +453,8 @@ READER = textwrap.dedent(
             print(json.dumps({
                 "generation": generation.number,
                 "manifest": sorted(generation.manifest["documents"]),
-                "sources": sorted(corpus.sources),
-                "relay": [t for i, t in zip(corpus.ids, corpus.texts) if i.startswith(("a.txt", "b.txt"))],
+                "sources": corpus.catalog.first(10**6),
+                "relay": relay_texts(corpus),
                 "citations": [[c.source, c.quote] for c in a.citations],
             }), flush=True)
         except Exception:
@@ -507,12 +516,8 @@ def test_readers_see_a_complete_generation_while_rebuilds_run(settings_for, tmp_
                     {
                         "generation": generation.number,
                         "manifest": sorted(generation.manifest["documents"]),
-                        "sources": sorted(corpus.sources),
-                        "relay": [
-                            t
-                            for i, t in zip(corpus.ids, corpus.texts, strict=True)
-                            if i[:5] in ("a.txt", "b.txt")
-                        ],
+                        "sources": corpus.catalog.first(10**6),
+                        "relay": relay_texts(corpus),
                         "citations": [[c.source, c.quote] for c in a.citations],
                     }
                 )
@@ -548,6 +553,12 @@ def test_readers_see_a_complete_generation_while_rebuilds_run(settings_for, tmp_
     seen_here = check_reader_records(thread_records, rounds)
     assert len(seen_there) >= 2 and len(seen_here) >= 2, (seen_there, seen_here)
     assert len(records) >= 10 and len(thread_records) >= 10
+
+
+def relay_texts(corpus) -> list[str]:
+    """The texts of a.txt's and b.txt's passages in the corpus a reader reads, in document order."""
+    rows = corpus.lexicon.rows(corpus.lexicon.passages_of(["a.txt", "b.txt"])).values()
+    return [r[7] for r in sorted(rows, key=lambda r: (r[2], r[3]))]
 
 
 def answer_searcher(settings: Settings):

@@ -58,6 +58,8 @@ class Query:
     question: str
     text: str
     focus: Focus = dataclasses.field(default_factory=Focus)
+    #: The previous question of the conversation ("" for a first question).
+    history: str = ""
 
 
 def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings) -> Runnable:
@@ -65,17 +67,19 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
 
     def condense(turn: Turn) -> Query:
         text = retrieval_query(turn.question, list(turn.history), chat_model)
-        return Query(turn.question, text, searcher.focus(turn.question, turn.history, turn.documents))
+        previous = [m["content"] for m in turn.history if m["role"] == "user"]
+        focus = searcher.focus(turn.question, turn.history, turn.documents)
+        return Query(turn.question, text, focus, previous[-1] if previous else "")
 
     def retrieve(query: Query) -> Evidence:
-        return searcher.retrieve(query.question, query.text, query.focus)
+        return searcher.retrieve(query.question, query.text, query.focus, query.history)
 
     def respond(evidence: Evidence) -> Answer:
         answer = respond_to(evidence, chat_model, settings)
         if answer.abstained and evidence.widen:
             # A follow-up the previous answer's documents cannot answer is asked of every document
             # ("And the price?" may be in another).
-            wider = searcher.retrieve(evidence.question, evidence.query)
+            wider = searcher.retrieve(evidence.question, evidence.query, history=evidence.history)
             retry = respond_to(wider, chat_model, settings)
             if not retry.abstained:
                 return dataclasses.replace(retry, focus=wider.focus)

@@ -270,7 +270,8 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
     its confidence decides abstention, and its span in the best sentence is the direct answer."""
     question, n_sources = evidence.question, evidence.documents
     fitted = load_rerank()
-    readings = read(question, ranked, shared_reader(), fitted.candidates)
+    reader = shared_reader(precision=settings.precision)
+    readings = read(question, ranked, reader, fitted.candidates, evidence.history)
     reranked = rerank(ranked[: len(readings)], readings, fitted.sentence)
     sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked)))
     threshold = fitted.min_confidence if settings.min_confidence is None else settings.min_confidence

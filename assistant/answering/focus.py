@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
-from typing import Any
 
 from assistant.errors import UnknownDocumentError
+from assistant.indexing.catalog import ALIAS, FILE, STEM, TITLE, Catalog, fold
 from assistant.ingest.lexical import compact, tokens
 
 #: Words that make a question speak of a document rather than of the news in it.
@@ -45,96 +44,37 @@ class Focus:
     widen: bool = False
 
 
-def _people(author: str | None) -> list[str]:
-    """The separate names in a byline's names: "Dean Yates and Robert Birsel" -> two names."""
-    if not author:
-        return []
-    return [p.strip() for p in re.split(r"\s*(?:,|;|\band\b|&)\s*", author) if p.strip()]
-
-
-def aliases(source: str, entry: Mapping[str, Any]) -> set[str]:
-    """The compact names a document goes by: its site, its authors (and their surnames), its file."""
-    names = {source, PurePosixPath(source).name}
-    stem = PurePosixPath(source).stem
-    if re.search(r"[-_\d]", stem):  # "reuters-2014-airasia", not "article" (of article.txt): a word
-        names.add(stem)
-    site = entry.get("site") or ""
-    # "Associated Press (AP)" (ingest/doc_meta.find_outlet) goes by either name.
-    for name in filter(None, re.split(r"\s*[()]\s*", site)):
-        names |= {name, re.sub(r"^the\s+", "", name, flags=re.I)}
-    for person in _people(entry.get("author")):
-        names.add(person)
-        parts = person.split()
-        if len(parts) >= 2 and len(parts[-1]) >= 3:
-            names.add(parts[-1])  # "the Gibney article"
-    return {c for c in map(compact, names) if len(c) >= 2}
-
-
-def describing_words(source: str, entry: Mapping[str, Any]) -> set[str]:
-    """The stemmed words that describe a document: its headline, file name, site and authors."""
-    stem = re.sub(r"[_.-]+", " ", PurePosixPath(source).stem)
-    return set(
-        tokens(" ".join([entry.get("title") or "", stem, entry.get("site") or "", entry.get("author") or ""]))
-    )
-
-
 def speaks_of_a_document(question: str) -> bool:
     """True when the question refers to a document ("the Reuters story", "according to Nature")."""
     return bool(_DOCUMENT_NOUN.search(question))
-
-
-class Catalog:
-    """The indexed documents by what they may be called, indexed once per index generation (a
-    question is matched against it in lookups, not in a pass over every document)."""
-
-    def __init__(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
-        #: Each document's manifest entry (title, site, author, date), by source.
-        self.entries = dict(entries)
-        self.by_name: dict[str, set[str]] = {}  # compact site, author or file name -> sources
-        self.by_file: dict[str, set[str]] = {}  # compact file name -> sources
-        self.titles = {
-            s: " ".join(str(e.get("title") or "").lower().split()) for s, e in self.entries.items()
-        }
-        self.described = {s: describing_words(s, e) for s, e in self.entries.items()}
-        self.df: dict[str, int] = {}
-        for source, entry in self.entries.items():
-            for key in aliases(source, entry):
-                self.by_name.setdefault(key, set()).add(source)
-            for key in {compact(source), compact(PurePosixPath(source).name)}:
-                self.by_file.setdefault(key, set()).add(source)
-            for word in self.described[source]:
-                self.df[word] = self.df.get(word, 0) + 1
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
 
 def named_documents(question: str, catalog: Catalog) -> tuple[str, ...]:
     """The documents ``question`` names, or () when it names none (see the module docstring)."""
     if len(catalog) < 2:
         return ()
-    folded = " ".join(question.lower().split())
-    titled = [s for s, title in catalog.titles.items() if len(title) >= 12 and title in folded]
+    titled = catalog.titles_in(fold(question))
     if titled:  # the whole headline, pasted
-        return tuple(sorted(titled))
+        return tuple(titled)
     words = [m.group().rstrip(".'’") for m in _WORD.finditer(question)]
     # A file name is a name wherever it is written; an outlet or author only when the question speaks
     # of a document: "How many deals has Reuters signed?" may be about a story that mentions Reuters.
     speaks = speaks_of_a_document(question)
-    by_alias = _alias_matches(words, catalog.by_name if speaks else catalog.by_file, len(catalog))
+    by_alias = _alias_matches(words, catalog, ALIAS if speaks else FILE)
     if by_alias or not speaks:
         return by_alias
     return _headline_matches(question, catalog)
 
 
-def _alias_matches(words: list[str], names: Mapping[str, set[str]], count: int) -> tuple[str, ...]:
+def _alias_matches(words: list[str], catalog: Catalog, kind: str) -> tuple[str, ...]:
+    count = len(catalog)
     lower_case = not any(w[:1].isupper() for w in words[1:])
     found: set[str] = set()
     for n in range(_MAX_NGRAM, 0, -1):
         for i in range(len(words) - n + 1):
             if not lower_case and not _whole_name(words, i, i + n):
                 continue
-            hits = names.get(compact(" ".join(words[i : i + n])), set())
+            hits = catalog.named(compact(" ".join(words[i : i + n])), kind)
             if hits and len(hits) < count:  # a name every document shares names none of them
                 found |= hits
         if found:
@@ -153,12 +93,11 @@ def _whole_name(words: list[str], i: int, j: int) -> bool:
 
 def _headline_matches(question: str, catalog: Catalog) -> tuple[str, ...]:
     """The documents whose headline (or file name) shares the rarest words with the question."""
-    n, df = len(catalog), catalog.df
-    asked = set(tokens(_DOCUMENT_NOUN.sub(" ", question)))
+    n = len(catalog)
+    described, df = catalog.describing(tokens(_DOCUMENT_NOUN.sub(" ", question)))
     scores = {
-        s: sum(math.log((n + 1) / (df[w] + 0.5)) for w in asked & words if df[w] < n)
-        for s, words in catalog.described.items()
-        if asked & words
+        s: sum(math.log((n + 1) / (df[w] + 0.5)) for w in words if df[w] < n)
+        for s, words in described.items()
     }
     best = max(scores.values(), default=0.0)
     if best <= 0:
@@ -174,12 +113,10 @@ def chosen_documents(names: Sequence[str], catalog: Catalog) -> tuple[str, ...]:
     chosen: set[str] = set()
     for name in names:
         key = compact(str(name))
-        stems = {s for s in catalog.entries if key == compact(PurePosixPath(s).stem)}
-        hits = catalog.by_file.get(key, set()) | stems
-        hits = hits or {s for s, title in catalog.titles.items() if key and key == compact(title)}
-        hits = hits or catalog.by_name.get(key, set())
+        hits = catalog.named(key, FILE, STEM) or (catalog.named(key, TITLE) if key else set())
+        hits = hits or catalog.named(key, ALIAS)
         if not hits:
-            listed = ", ".join(sorted(catalog.entries)[:10]) + (", ..." if len(catalog) > 10 else "")
+            listed = ", ".join(catalog.first(10)) + (", ..." if len(catalog) > 10 else "")
             raise UnknownDocumentError(
                 f"No indexed document is called {str(name)!r}. Name one by its file name, title, site or "
                 f"author; the index holds: {listed or 'nothing'} (`assistant documents` lists them)."

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.ingest.lexical import BM25, stopword_only, tokens
+from assistant.indexing.lexicon import Lexicon
+from assistant.ingest.lexical import stopword_only, tokens
 
 # Words that only make sense with an antecedent: third-person pronouns and bare demonstratives.
 _POINTS_BACK = re.compile(
@@ -52,12 +53,9 @@ def is_follow_up(question: str) -> bool:
     return bool(_POINTS_BACK.search(question))
 
 
-def term_weights(question: str, query: str, bm25: BM25) -> dict[str, float]:
+def term_weights(question: str, query: str, lexicon: Lexicon) -> dict[str, float]:
     """Each query term's rarity, as the answerer weighs it (1 + idf); a term only the borrowed words
     of a follow-up's query hold weighs BORROWED_WEIGHT times as much."""
     own = set(tokens(question))
-    return {
-        t: bm25.idf(t) if t in own else BORROWED_WEIGHT * (1 + bm25.idf(t)) - 1
-        for t in tokens(query)
-        if bm25.known(t)
-    }
+    idf = lexicon.idfs(tokens(query))  # the known terms only
+    return {t: idf[t] if t in own else BORROWED_WEIGHT * (1 + idf[t]) - 1 for t in tokens(query) if t in idf}

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.environment import offline
+from assistant.environment import autocast, offline, resolve_precision
 from assistant.errors import ReaderError
 from assistant.indexing.embedding import resolve_model
 from assistant.settings import PACKAGED_MODEL
@@ -211,8 +211,10 @@ class Reading:
 class Reader:
     """The trained reader, loaded on first use (once per process) and shared; thread-safe."""
 
-    def __init__(self, weights: Path = WEIGHTS) -> None:
+    def __init__(self, weights: Path = WEIGHTS, precision: str = "auto") -> None:
         self.weights = weights
+        #: bf16 where the CPU computes it natively (Settings.precision), else fp32.
+        self.precision = resolve_precision(precision)
         self._loaded: tuple[Any, Any, Layout] | None = None
         self._lock = threading.Lock()
 
@@ -245,10 +247,10 @@ class Reader:
             k = 2 + 3 * n
             sentence = (ids[k], offs[k])
             pairs.append(encode(tokenizer, ids[0], sentence, ids[k + 1], ids[k + 2], ids[1], layout))
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision):
             answers, start, end = net(**collate(pairs))
         out = []
-        starts, ends = start.numpy(), end.numpy()
+        answers, starts, ends = answers.float(), start.float().numpy(), end.float().numpy()
         for n, (e, a) in enumerate(zip(pairs, answers.tolist(), strict=True)):
             margin, i, j = best_span(starts[n], ends[n], e)
             out.append(Reading(float(a), margin, *_chars(e, i, j, len(candidates[n][0]))))
@@ -310,7 +312,11 @@ def _check_digest(weights: Path) -> None:
         )
 
 
-@lru_cache(maxsize=2)
-def shared_reader(weights: Path = WEIGHTS) -> Reader:
+def shared_reader(weights: Path = WEIGHTS, precision: str = "auto") -> Reader:
     """The process-wide reader: loaded once, used by every answer."""
-    return Reader(weights)
+    return _shared(weights, resolve_precision(precision))
+
+
+@lru_cache(maxsize=2)
+def _shared(weights: Path, precision: str) -> Reader:
+    return Reader(weights, precision)

@@ -78,11 +78,14 @@ def before(c: Candidate, sentences: int = 1) -> str:
     return " ".join(c.hit.sentence_text(k) for k in range(max(0, c.index - sentences), c.index))
 
 
-def read(question: str, ranked: Sequence[Candidate], reader: Reader, n: int) -> list[Reading]:
-    """The reader's view of the first ``n`` ranked candidates, in one batch."""
+def read(
+    question: str, ranked: Sequence[Candidate], reader: Reader, n: int, history: str = ""
+) -> list[Reading]:
+    """The reader's view of the first ``n`` ranked candidates, in one batch (``history``: the
+    conversation's previous question, read by a reader trained on conversations)."""
     top = ranked[:n]
     context = reader.layout.context_sentences
-    return reader.read(question, [(c.text, before(c, context), c.hit.title) for c in top])
+    return reader.read(question, [(c.text, before(c, context), c.hit.title) for c in top], history)
 
 
 def sentence_rows(top: Sequence[Candidate], readings: Sequence[Reading]) -> list[tuple[float, ...]]:

@@ -13,11 +13,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.answering.about import asks_about_document, names_no_topic, topic_words
-from assistant.answering.focus import Catalog, Focus, chosen_documents, named_documents
+from assistant.answering.focus import Focus, chosen_documents, named_documents
 from assistant.answering.followup import is_elliptical, is_follow_up, term_weights
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
+from assistant.indexing.lexicon import Lexicon, open_lexicon
 from assistant.indexing.store import Generation
-from assistant.ingest.lexical import BM25, compact, tokens
+from assistant.ingest.lexical import compact, tokens
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 Message = dict[str, str]
 
 _RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score scales do not
-_PAGE = 2000
 # Capitalised words after a question's first word: the names a question brings.
 _NAMES = re.compile(r"(?<=\s)[A-Z][\w'’-]*")
 #: A question about "the article" is answered for each document in scope up to this many.
@@ -39,72 +39,51 @@ SCOPE_MAX = 5
 
 
 class Corpus:
-    """One index generation held in memory for lexical search: passage texts, metadata, BM25."""
+    """One index generation as questions read it: its lexical file (passages, BM25, the catalog),
+    opened, not loaded; passages are read by id when a question ranks them."""
 
-    def __init__(self, generation: Generation) -> None:
+    def __init__(self, generation: Generation, lexicon: Lexicon) -> None:
         self.number = generation.number
-        self.ids: list[str] = []
-        self.texts: list[str] = []
-        self.metadata: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = generation.passages.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            if not page["ids"]:
-                break
-            self.ids += page["ids"]
-            self.texts += page["documents"]
-            self.metadata += page["metadatas"]
-            offset += len(page["ids"])
-        self.position = {pid: i for i, pid in enumerate(self.ids)}
-        # Titles count as passage text for lexical search: a headline names what the story is about.
-        self.bm25 = BM25(
-            [f"{m.get('title', '')} {t}" for m, t in zip(self.metadata, self.texts, strict=True)]
-        )
-        self.passages_of: dict[str, list[int]] = {}
-        for i, m in enumerate(self.metadata):
-            self.passages_of.setdefault(m["source"], []).append(i)
-        self.sources = set(self.passages_of)
+        self.lexicon = lexicon
         #: What a question may call each document (title, site, author, file name).
-        self.catalog = Catalog(
-            {s: e for s, e in generation.manifest.get("documents", {}).items() if s in self.sources}
-        )
+        self.catalog = lexicon.catalog
 
-    def hit(self, i: int, score: float, dense: float) -> PassageHit:
-        """The PassageHit for passage number ``i``."""
-        meta = self.metadata[i]
-        spans = tuple(Sentence(*s) for s in json.loads(meta["sentences"]))
+    def hit(self, row: tuple[Any, ...], score: float, dense: float) -> PassageHit:
+        """The PassageHit for a lexicon row (rowid, id, source, ordinal, kind, title, date, text, spans)."""
+        _, pid, source, _, kind, title, date, text, spans = row
         return PassageHit(
-            self.ids[i],
-            meta["source"],
-            meta.get("title", ""),
-            meta.get("date") or None,
-            self.texts[i],
-            spans,
+            pid,
+            source,
+            title or "",
+            date or None,
+            text,
+            tuple(Sentence(*s) for s in json.loads(spans)),
             score,
             dense,
-            meta.get("kind", "body"),
+            kind or "body",
             self.number,
-        )  # type: ignore[arg-type]
+        )
+
+    def _first(self, source: str, ordinals: Sequence[int], kind: str) -> PassageHit | None:
+        rows = self.lexicon.rows_by_id([f"{source}::{n}" for n in ordinals])
+        for n in ordinals:
+            row = rows.get(f"{source}::{n}")
+            if row is not None and row[4] == kind:
+                return self.hit(row, 0.0, 0.0)
+        return None
 
     def header(self, source: str) -> PassageHit | None:
         """The title/date passage of ``source``, if it has one."""
-        i = self.position.get(f"{source}::0")
-        if i is None or self.metadata[i].get("kind") != "header":
-            return None
-        return self.hit(i, 0.0, 0.0)
-
-    def info(self, source: str) -> DocumentInfo:
-        """What an answerer may say about ``source`` itself: its title, header passage and lead."""
-        title = str(self.catalog.entries.get(source, {}).get("title") or source)
-        return DocumentInfo(source, title, self.header(source), self.lead(source))
+        return self._first(source, (0,), "header")
 
     def lead(self, source: str) -> PassageHit | None:
         """The first body passage of ``source``: where a news story says what it is about."""
-        for ordinal in (0, 1):
-            i = self.position.get(f"{source}::{ordinal}")
-            if i is not None and self.metadata[i].get("kind") == "body":
-                return self.hit(i, 0.0, 0.0)
-        return None
+        return self._first(source, (0, 1), "body")
+
+    def info(self, source: str) -> DocumentInfo:
+        """What an answerer may say about ``source`` itself: its title, header passage and lead."""
+        title = self.catalog.title(source) or source
+        return DocumentInfo(source, title, self.header(source), self.lead(source))
 
 
 class Searcher:
@@ -116,15 +95,21 @@ class Searcher:
         self.embedder = embedder
         self._corpus: Corpus | None = None
         self._lock = threading.Lock()
+        self._lexicons: dict[int, Lexicon] = {}
         self._generations: dict[int, Generation] = {}
         self._vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
 
     def corpus(self) -> tuple[Generation, Corpus]:
-        """The current generation and its in-memory corpus (reloaded when a build publishes anew)."""
+        """The current generation and its corpus (reopened when a build publishes anew)."""
         generation = self.store.require()
         with self._lock:
             if self._corpus is None or self._corpus.number != generation.number:
-                self._corpus = Corpus(generation)
+                lexicon = open_lexicon(self.settings, generation)
+                self._corpus = Corpus(generation, lexicon)
+                # A question still reading the previous generation keeps its file open until the next one.
+                for number in [n for n in self._lexicons if n < generation.number - 1]:
+                    self._lexicons.pop(number).close()
+                self._lexicons[generation.number] = lexicon
                 self._generations = {n: g for n, g in self._generations.items() if n >= generation.number - 1}
                 self._generations[generation.number] = generation
                 self._vectors.clear()
@@ -164,22 +149,20 @@ class Searcher:
         its words; of another, only its names: "How old is he?" brings none ("old" is what it asks)."""
         _, corpus = self.corpus()
         words = topic_words(question if is_elliptical(question) else " ".join(_NAMES.findall(question)))
-        own = [t for t in words if corpus.bm25.known(t)]
-        if not own:
-            return False
-        documents = {corpus.metadata[i]["source"] for t in own for i, _ in corpus.bm25.postings[t]}
-        return not documents & set(previous)
+        own = [t for t in words if corpus.lexicon.known(t)]
+        return bool(own) and not any(corpus.lexicon.in_sources(t, previous) for t in own)
 
     def quoted_sources(self, message: str) -> tuple[str, ...]:
         """The documents whose sentences ``message`` (an earlier answer) quotes word for word."""
         _, corpus = self.corpus()
         folded = compact(message)
-        if len(folded) < 20 or not corpus.ids:
+        if len(folded) < 20 or not corpus.lexicon.count():
             return ()
-        scores = corpus.bm25.scores(tokens(message[:4000]))
+        ranked = corpus.lexicon.search(tokens(message[:4000]), 12)
+        rows = corpus.lexicon.rows([i for i, _ in ranked])
         found: set[str] = set()
-        for i in sorted(scores, key=scores.__getitem__, reverse=True)[:12]:
-            hit = corpus.hit(i, 0.0, 0.0)
+        for i, _ in ranked:
+            hit = corpus.hit(rows[i], 0.0, 0.0)
             if hit.source in found:
                 continue
             for k in range(len(hit.sentences)):
@@ -189,39 +172,41 @@ class Searcher:
                     break
         return tuple(sorted(found))
 
-    def retrieve(self, question: str, query: str, focus: Focus | None = None) -> Evidence:
+    def retrieve(self, question: str, query: str, focus: Focus | None = None, history: str = "") -> Evidence:
         """All the evidence an answerer needs for ``question``, found by searching for ``query``
-        within ``focus`` (every document when it is empty)."""
+        within ``focus`` (every document when it is empty); ``history`` is the previous question."""
         focus = focus or Focus()
         vector = self.embed_query(query)
         passages = self.search(query, self.settings.top_k, vector, sources=focus.sources)
         _, corpus = self.corpus()
-        in_scope = list(focus.sources) or sorted(corpus.sources)
+        documents = len(focus.sources) or len(corpus.catalog)
+        # The documents in scope, as far as a scope list can need them (not every document's name).
+        in_scope = list(focus.sources) or corpus.catalog.first(SCOPE_MAX)
         about = None
-        if len(in_scope) == 1:
+        if documents == 1:
             about = corpus.info(in_scope[0])
         elif passages:
             # The document a question about "the article" means is the one its topic words find: a
             # header passage can rank first on "published" or "by" alone, whatever the story.
             about = corpus.info(next((p.source for p in passages if p.kind != "header"), passages[0].source))
         scope: tuple[DocumentInfo, ...] = ()
-        if len(in_scope) > 1:
+        if documents > 1:
             ranked = list(dict.fromkeys([p.source for p in passages if p.kind != "header"] + in_scope))
             scope = tuple(corpus.info(s) for s in ranked[:SCOPE_MAX])
-        bm25 = corpus.bm25
         return Evidence(
             question=question,
             query=query,
             vector=vector,
             passages=tuple(passages),
             vectors=tuple(self.sentence_vectors(hit) for hit in passages),
-            idf=term_weights(question, query, bm25),
+            idf=term_weights(question, query, corpus.lexicon),
             about=about,
-            documents=len(in_scope),
+            documents=documents,
             focus=focus.sources,
             focus_reason=focus.reason,
             widen=focus.widen,
             scope=scope,
+            history=history,
         )
 
     def search(
@@ -237,11 +222,12 @@ class Searcher:
         post-filter: the best ``k`` of those documents, however the others rank)."""
         k = k or self.settings.top_k
         generation, corpus = self.corpus()
-        allowed = [i for s in sources for i in corpus.passages_of.get(s, ())]
-        if not corpus.ids or (sources and not allowed):
+        lexicon = corpus.lexicon
+        allowed = lexicon.passages_of(sources)
+        if not lexicon.count() or (sources and not allowed):
             return []
         vector = self.embed_query(query) if vector is None else vector
-        depth = min(len(allowed) if sources else len(corpus.ids), max(3 * k, 10))
+        depth = min(len(allowed) if sources else lexicon.count(), max(3 * k, 10))
         where = None
         if sources:
             where = {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
@@ -249,19 +235,17 @@ class Searcher:
             query_embeddings=[vector], n_results=depth, include=["distances"], where=where
         )
         dense = {pid: 1.0 - dist for pid, dist in zip(found["ids"][0], found["distances"][0], strict=True)}
-        lexical = corpus.bm25.scores(tokens(query))
-        if sources:
-            keep = set(allowed)
-            lexical = {i: v for i, v in lexical.items() if i in keep}
-        lexical_rank = sorted(lexical, key=lexical.__getitem__, reverse=True)[:depth]
-        fused: dict[int, float] = {}
+        lexical = lexicon.search(tokens(query), depth, allowed)
+        ids = {rowid: row[1] for rowid, row in lexicon.rows([i for i, _ in lexical]).items()}
+        fused: dict[str, float] = {}
         for rank, pid in enumerate(dense):
-            fused[corpus.position[pid]] = 1.0 / (_RRF_K + rank)
-        for rank, i in enumerate(lexical_rank):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (_RRF_K + rank)
+            fused[pid] = 1.0 / (_RRF_K + rank)
+        for rank, (rowid, _) in enumerate(lexical):
+            fused[ids[rowid]] = fused.get(ids[rowid], 0.0) + 1.0 / (_RRF_K + rank)
         floor = min(dense.values(), default=0.0)
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        return [corpus.hit(i, fused[i], dense.get(corpus.ids[i], floor)) for i in best]
+        rows = lexicon.rows_by_id(best)
+        return [corpus.hit(rows[pid], fused[pid], dense.get(pid, floor)) for pid in best if pid in rows]
 
     def sentence_vectors(self, hit: PassageHit) -> np.ndarray:
         """The stored vectors of ``hit``'s sentences (cached: repeated questions reuse them)."""

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import IndexDamagedError, NoSeedsError
-from assistant.indexing import generations
+from assistant.indexing import generations, lexicon
 from assistant.indexing.disk import check_space
-from assistant.indexing.embedding import embed, fingerprint
+from assistant.indexing.embedding import embed, fingerprint, shared_embedder
 from assistant.indexing.generations import Batch
-from assistant.indexing.store import Store
+from assistant.indexing.store import Generation, Store
 from assistant.ingest.cleaning import CLEANER_VERSION
 from assistant.ingest.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
 from assistant.ingest.seeds import RawSeed, SeedDocument, SeedProblem, scan_seeds
@@ -124,21 +124,53 @@ def build_index(
         writing += sum(old_docs[s]["passages"] + old_docs[s].get("sentences", 0) for s in copied)
         check_space(settings, writing)
         batch = generations.begin(store, current)
+        words = None
         try:
+            words = _lexicon_writer(
+                settings, current if not rebuilt else None, batch.number, old_docs.keys() - keep
+            )
             documents = {s: old_docs[s] for s in keep}
             if current and copied:
                 generations.copy(current, copied, batch)
                 documents |= {s: old_docs[s] | {"born": batch.number} for s in copied}
-            documents |= _embed_documents(split, settings, batch, progress)
+            embedded = _embed_documents(split, settings, batch, progress, words)
+            words.finish(embedded)
+            documents |= embedded
             manifest = {"fingerprint": target, "documents": documents, "built_at": time.time()}
             generations.publish(store, batch, manifest)
         except BaseException:
+            if words is not None:
+                words.abandon()
             generations.discard(store, batch)
             raise
     chunks = sum(d["passages"] for d in documents.values())
     return IndexReport(
-        added, updated, removed, len(keep), chunks, skipped, rebuilt, time.perf_counter() - started, moved
+        added,
+        updated,
+        removed,
+        len(keep),
+        chunks,
+        skipped,
+        rebuilt,
+        time.perf_counter() - started,
+        moved,
+        embedded=sum(d["sentences"] for d in embedded.values()),
+        precision=shared_embedder(
+            settings.embedding_model, settings.precision
+        ).precision,  # its batches' path
     )
+
+
+def _lexicon_writer(
+    settings: Settings, current: Generation | None, number: int, replaced: Iterable[str]
+) -> lexicon.Writer:
+    """The writer of generation ``number``'s lexical file: the current one's, less ``replaced``
+    (changed and removed documents), or a fresh file when there is no current one to start from."""
+    if current is None:
+        return lexicon.Writer(lexicon.file_for(settings.index_dir, number), None, ())
+    previous = lexicon.open_lexicon(settings, current)  # made first if an older version built the index
+    previous.close()
+    return lexicon.Writer(lexicon.file_for(settings.index_dir, number), previous.path, replaced)
 
 
 def indexed_documents(
@@ -194,7 +226,11 @@ def _parse(
 
 
 def _embed_documents(
-    split: list[tuple[SeedDocument, list[Passage]]], settings: Settings, batch_out: Batch, progress: Progress
+    split: list[tuple[SeedDocument, list[Passage]]],
+    settings: Settings,
+    batch_out: Batch,
+    progress: Progress,
+    words: lexicon.Writer,
 ) -> dict[str, dict[str, Any]]:
     """Embed and store new or changed documents in batches; return their manifest entries."""
     import numpy as np
@@ -221,7 +257,12 @@ def _embed_documents(
             step = settings.batch_size * 4
             for start in range(0, len(texts), step):
                 rows = order[start : start + step]
-                part = embed(settings.embedding_model, [texts[r] for r in rows], settings.batch_size)
+                part = embed(
+                    settings.embedding_model,
+                    [texts[r] for r in rows],
+                    settings.batch_size,
+                    settings.precision,
+                )
                 if vectors.shape[1] == 0:
                     vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)
                 vectors[rows] = part
@@ -245,6 +286,12 @@ def _embed_documents(
                 row += n
             batch_out.add("passages", p_ids, np.stack(p_vecs), p_meta, documents=p_docs)
             batch_out.add("sentences", s_ids, vectors, s_meta)
+            words.add(
+                [
+                    (pid, m["source"], m["ordinal"], m["kind"], m["title"], m["date"], text, m["sentences"])
+                    for pid, m, text in zip(p_ids, p_meta, p_docs, strict=True)
+                ]
+            )
     manifest: dict[str, dict[str, Any]] = {}
     for doc, passages in split:
         manifest[doc.source] = {

@@ -111,3 +111,6 @@ class Evidence:
     #: With several documents in scope: each one's header and lead (at most five, the best-retrieved
     #: first), so a question about "the article" can be answered for each instead of for one at random.
     scope: tuple[DocumentInfo, ...] = ()
+    #: The previous question of the conversation ("" for a first question): a reader trained on
+    #: conversations reads it beside a follow-up ("How old is he?" after "Who runs Acme?").
+    history: str = ""

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.indexing import lexicon
 from assistant.indexing.disk import remove_orphan_folders, vacuum_if_sparse
 from assistant.indexing.store import Generation, Store
 
@@ -62,6 +63,7 @@ def begin(store: Store, current: Generation | None) -> Batch:
     """Start generation N+1: clear what killed builds left, then a fresh pair to write into."""
     store.drop_pairs(keep=_keep(current))
     remove_orphan_folders(store.settings)
+    lexicon.remove_others(store.settings.index_dir, None)
     # A new index starts from the clock, not 1: a reader that knew an index deleted and recreated
     # under it must never take the new generation 1 for the old one it has cached.
     number = current.number + 1 if current else int(time.time() * 1000)
@@ -134,6 +136,9 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
     try:  # what neither this generation nor the previous one reads
         store.drop_pairs(keep={int(n) for n in pairs} | set(previous_pairs))
         remove_orphan_folders(store.settings)
+        lexicon.remove_others(
+            store.settings.index_dir, {batch.number} | ({previous.number} if previous else set())
+        )
         vacuum_if_sparse(store.settings)
     except Exception as exc:  # published already; the next build finishes the clean-up
         log.warning("Clean-up after publishing generation %d failed: %s", batch.number, exc)
