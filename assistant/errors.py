@@ -159,5 +159,22 @@ class IndexDamagedError(AssistantError):
         )
 
 
+class BuildFailedError(AssistantError):
+    """A build run in a child process (the web app's) failed; the message is the child's."""
+
+
+class BuildTimeoutError(AssistantError):
+    """A build run in a child process took longer than ``Settings.build_seconds`` and was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The index build took longer than {seconds:g} s and was stopped; the previous index is still "
+            "served. Raise ASSISTANT_BUILD_SECONDS for a large folder of documents, or build it with "
+            "`assistant index`.",
+            "Updating the index took too long and was stopped; the documents already indexed still answer. "
+            "Tell whoever runs it.",
+        )
+
+
 class UnknownDocumentError(AssistantError, ValueError):
     """A document chosen by name (``documents=[...]``, ``--document``) is not in the index."""

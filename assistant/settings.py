@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Longest one seed file may take to parse (in a worker process); a file over it is "
         "skipped with a warning, so one pathological PDF or page cannot stall a build or the web chat.",
     )
+    build_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Longest a build started from the web app may run (in a child process); one past it is "
+        "stopped and the previous index stays served.",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences embedded per batch while indexing.")
     llm: str | None = Field(
         None,

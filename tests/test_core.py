@@ -11,7 +11,7 @@ import pytest
 from conftest import ARTICLE, ROOT
 
 from assistant import Answer, Assistant, Citation, Settings, answer, build_index
-from assistant.answering.retrieval import HybridRetriever
+from assistant.answering.langchain_retriever import HybridRetriever
 from assistant.errors import BadQuestionError, NoSeedsError
 from assistant.ingest.cleaning import parse_document
 from assistant.ingest.passages import split_sentences
@@ -202,6 +202,24 @@ def test_questions_about_the_article_itself(article_settings: Settings) -> None:
     gist = answer("What is this article about?", settings=article_settings)
     assert not gist.abstained and "Rivalry Between Two Koreas" in gist.text and "approved" in gist.text
     assert "Jun 16, 2020" in answer("When was it published?", settings=article_settings).text
+
+
+def test_an_answer_is_not_padded_with_the_headline_or_the_date(make_settings) -> None:
+    settings = make_settings(
+        {
+            "library.txt": "Riverside Library Reopens After Flood Repairs\n\nMarch 2, 2022\n\n"
+            "The Riverside library reopened on Monday after flood repairs that cost $2.3 million. "
+            "The ground floor was rebuilt with a new children's room. Volunteers moved 40,000 books "
+            "back onto the shelves over the weekend.\n",
+        }
+    )
+    reply = answer("How much did the flood repairs cost?", settings=settings)
+    assert "$2.3 million" in reply.text
+    quotes = [c.quote for c in reply.citations]
+    assert "Riverside Library Reopens After Flood Repairs" not in quotes, quotes
+    assert "March 2, 2022" not in quotes, quotes
+    # Asked for, the headline and the date are still the answer.
+    assert "March 2, 2022" in answer("When was it published?", settings=settings).text
 
 
 def test_an_answer_quotes_one_story_not_another_storys_lines_beside_it(make_settings) -> None:

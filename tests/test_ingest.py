@@ -588,8 +588,10 @@ def test_a_scraped_pages_outlet_comes_from_its_dateline_and_copyright_line() -> 
     text = "Title: Moon lander hits its target\n\n" + "\n\n".join([caption] * 4 + story + [footer]) + "\n"
     assert parse_document("moon.txt", text, "x").site == "Associated Press (AP)"
     # Either name picks it, and the short one names it in a question.
-    catalog = Catalog.of({"moon.txt": {"title": "Moon lander hits its target", "site": "Associated Press (AP)"},
-                       "other.txt": {"title": "Harbour bridge reopens", "site": "Daily Planet"}})  # fmt: skip
+    catalog = Catalog.of({
+        "moon.txt": {"title": "Moon lander hits its target", "site": "Associated Press (AP)"},
+        "other.txt": {"title": "Harbour bridge reopens", "site": "Daily Planet"},
+    })  # fmt: skip
     assert named_documents("What is the headline of the AP story?", catalog) == ("moon.txt",)
     assert named_documents("What does the Associated Press story say?", catalog) == ("moon.txt",)
     # A dateline alone, a copyright line alone; a photo credit or a name in brackets mid-sentence is none.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.indexing import lexicon
+from assistant.indexing import lexicon, lexicon_writer
 from assistant.indexing.catalog import Catalog
 from assistant.ingest.lexical import BM25, tokens
 
@@ -41,7 +41,7 @@ def reference_top(texts: list[str], query: list[str], k: int, allowed: set[int] 
 def corpus(tmp_path_factory) -> tuple[list[str], lexicon.Lexicon]:
     texts = zipf_texts(3000, seed=1)
     path = tmp_path_factory.mktemp("lex") / "g1.sqlite"
-    lexicon.build_from(path, rows(texts, lambda i: f"doc{i // 10}.txt"), {})
+    lexicon_writer.build_from(path, rows(texts, lambda i: f"doc{i // 10}.txt"), {})
     return texts, lexicon.Lexicon(path)
 
 
@@ -82,10 +82,12 @@ def test_an_incremental_file_equals_a_fresh_one(tmp_path: Path) -> None:
     texts = zipf_texts(400, seed=3)
     source = lambda i: f"doc{i // 20}.txt"  # noqa: E731
     first = tmp_path / "g1.sqlite"
-    lexicon.build_from(first, rows(texts, source), {f"doc{d}.txt": {"title": f"Doc {d}"} for d in range(20)})
+    lexicon_writer.build_from(
+        first, rows(texts, source), {f"doc{d}.txt": {"title": f"Doc {d}"} for d in range(20)}
+    )
     # Generation 2: doc0 changes, doc1 goes, doc20 arrives.
     changed = zipf_texts(15, seed=4)
-    writer = lexicon.Writer(tmp_path / "g2.sqlite", first, {"doc0.txt", "doc1.txt"})
+    writer = lexicon_writer.Writer(tmp_path / "g2.sqlite", first, {"doc0.txt", "doc1.txt"})
     new_rows = rows(changed, lambda i: "doc0.txt") + [
         (f"doc20.txt::{i}", "doc20.txt", i, "body", "", "", t, "[]") for i, t in enumerate(zipf_texts(5, 5))
     ]
@@ -107,7 +109,7 @@ def test_an_incremental_file_equals_a_fresh_one(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
-    writer = lexicon.Writer(tmp_path / "g9.sqlite", None, ())
+    writer = lexicon_writer.Writer(tmp_path / "g9.sqlite", None, ())
     writer.add(rows(["one two"], lambda i: "a.txt"))
     writer.abandon()
     assert list(tmp_path.iterdir()) == []

@@ -43,8 +43,15 @@ def test_server_mode_holds_the_index_and_answers_like_embedded(server, tmp_path)
     assert build_index(local).added == 4
     for q in QUESTIONS:
         assert citations(answer(q, settings=remote)) == citations(answer(q, settings=local)), q
-    # The vectors are on the server, not in index_dir (which only holds the writer's lock file).
-    assert [p.name for p in remote.index_dir.iterdir()] == [".build.lock"]
+    # The vectors are on the server, not in index_dir: it holds the writer's lock file and the lexical
+    # file, which lives beside the client's settings (docs/scale.md).
+    assert sorted(p.name for p in remote.index_dir.iterdir()) == [".build.lock", "lexical"]
+    # Another client of the same server (a new machine: an empty index_dir) makes its lexical file
+    # from the server's passages on first use and answers the same.
+    other = remote.model_copy(update={"index_dir": tmp_path / "other-client"})
+    for q in QUESTIONS:
+        assert citations(answer(q, settings=other)) == citations(answer(q, settings=remote)), q
+    assert len(list((tmp_path / "other-client" / "lexical").glob("g*.sqlite"))) == 1
     names = {c.name for c in Store(remote).client.list_collections()}
     number = Store(remote).current().number
     assert {"same-meta", f"same-g{number}-passages", f"same-g{number}-sentences"} <= names

@@ -111,7 +111,9 @@ def choose(ranked: Sequence[Candidate], max_chars: int, question: str) -> list[C
     # SQuAD train (10 articles in one index), and a reader is not handed an unrelated article's lines.
     same_story = [c for c in ranked[1:] if c.hit.source == best.hit.source]
     for other in same_story[:3]:
-        if any(other.text == c.text for c in chosen):
+        # The headline and the dateline are never padding: quoted after the answer they say nothing
+        # the question asked ("... [1] Riverside Library Reopens After Flood Repairs [2] March 2 [3]").
+        if other.hit.kind == "header" or any(other.text == c.text for c in chosen):
             continue
         if size + len(readable(other.text)) <= max_chars:
             chosen.append(other)

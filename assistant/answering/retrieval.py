@@ -1,4 +1,5 @@
-"""Retrieval: dense (Chroma) plus lexical (BM25) passage search, fused; also a LangChain retriever."""
+"""Retrieval: dense (Chroma) plus lexical (BM25) passage search, fused (a LangChain retriever over it:
+langchain_retriever.py, kept apart so that answering a question never imports LangChain's retrievers)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-
 from assistant.answering.about import asks_about_document, names_no_topic, topic_words
 from assistant.answering.focus import Focus, chosen_documents, named_documents
 from assistant.answering.followup import is_elliptical, is_follow_up, term_weights
 from assistant.indexing.evidence import DocumentInfo, Evidence, PassageHit, Sentence
-from assistant.indexing.lexicon import Lexicon, open_lexicon
+from assistant.indexing.lexicon import Lexicon
+from assistant.indexing.lexicon_writer import open_lexicon
 from assistant.indexing.store import Generation
+from assistant.indexing.vectors import Vectors, vectors_file
 from assistant.ingest.lexical import compact, tokens
 from assistant.settings import Settings
 
@@ -96,6 +95,7 @@ class Searcher:
         self._corpus: Corpus | None = None
         self._lock = threading.Lock()
         self._lexicons: dict[int, Lexicon] = {}
+        self._pair_files: dict[int, Vectors | None] = {}
         self._generations: dict[int, Generation] = {}
         self._vectors: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
 
@@ -110,6 +110,12 @@ class Searcher:
                 for number in [n for n in self._lexicons if n < generation.number - 1]:
                     self._lexicons.pop(number).close()
                 self._lexicons[generation.number] = lexicon
+                pairs = {int(n) for n in generation.manifest["pairs"]}
+                pairs |= set(generation.manifest.get("previous_pairs", []))
+                for pair in [p for p in self._pair_files if p not in pairs]:
+                    opened = self._pair_files.pop(pair)
+                    if opened is not None:
+                        opened.close()
                 self._generations = {n: g for n, g in self._generations.items() if n >= generation.number - 1}
                 self._generations[generation.number] = generation
                 self._vectors.clear()
@@ -261,32 +267,23 @@ class Searcher:
                 self._vectors.move_to_end(key)
                 return cached
         ids = [f"{hit.id}::{i}" for i in range(len(hit.sentences))]
-        got = generation.sentences.get(ids=ids, include=["embeddings"])
-        order = {sid: n for n, sid in enumerate(got["ids"])}
-        vectors = np.asarray([got["embeddings"][order[sid]] for sid in ids], dtype=np.float32)
+        born = int(generation.manifest["documents"][hit.source]["born"])
+        stored = self._pair_vectors(born)
+        found = stored.get(ids) if stored is not None else {}
+        if len(found) < len(ids):  # no file for the pair (an older index, a new client of a server)
+            got = generation.sentences.get(ids=ids, include=["embeddings"])
+            found = dict(zip(got["ids"], got["embeddings"], strict=True))
+        vectors = np.asarray([found[sid] for sid in ids], dtype=np.float32)
         with self._lock:
             self._vectors[key] = vectors
             while len(self._vectors) > 4096:
                 self._vectors.popitem(last=False)
         return vectors
 
-
-class HybridRetriever(BaseRetriever):
-    """LangChain retriever over the assistant's index (dense + BM25, fused); usable in any chain."""
-
-    searcher: Any
-    k: int = 4
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        return [to_document(hit) for hit in self.searcher.search(query, self.k)]
-
-
-def to_document(hit: PassageHit) -> Document:
-    """A LangChain Document for a hit; ``metadata["hit"]`` keeps the PassageHit itself."""
-    return Document(
-        page_content=hit.text,
-        id=hit.id,
-        metadata={"source": hit.source, "title": hit.title, "date": hit.date, "score": hit.score, "hit": hit},
-    )
+    def _pair_vectors(self, pair: int) -> Vectors | None:
+        """The sentence-vector file of collection pair ``pair`` (opened once), or None without one."""
+        with self._lock:
+            if pair not in self._pair_files:
+                path = vectors_file(self.settings.index_dir, pair)
+                self._pair_files[pair] = Vectors(path) if path.exists() else None
+            return self._pair_files[pair]

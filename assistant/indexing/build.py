@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import IndexDamagedError, NoSeedsError
-from assistant.indexing import generations, lexicon
+from assistant.indexing import generations, lexicon, lexicon_writer
 from assistant.indexing.disk import check_space
 from assistant.indexing.embedding import embed, fingerprint, shared_embedder
 from assistant.indexing.generations import Batch
@@ -163,14 +163,17 @@ def build_index(
 
 def _lexicon_writer(
     settings: Settings, current: Generation | None, number: int, replaced: Iterable[str]
-) -> lexicon.Writer:
+) -> lexicon_writer.Writer:
     """The writer of generation ``number``'s lexical file: the current one's, less ``replaced``
     (changed and removed documents), or a fresh file when there is no current one to start from."""
     if current is None:
-        return lexicon.Writer(lexicon.file_for(settings.index_dir, number), None, ())
-    previous = lexicon.open_lexicon(settings, current)  # made first if an older version built the index
+        return lexicon_writer.Writer(lexicon.file_for(settings.index_dir, number), None, ())
+    previous = lexicon_writer.open_lexicon(
+        settings, current
+    )  # made first if an older version built the index
     previous.close()
-    return lexicon.Writer(lexicon.file_for(settings.index_dir, number), previous.path, replaced)
+    path = lexicon.file_for(settings.index_dir, number)
+    return lexicon_writer.Writer(path, previous.path, replaced)
 
 
 def indexed_documents(
@@ -230,7 +233,7 @@ def _embed_documents(
     settings: Settings,
     batch_out: Batch,
     progress: Progress,
-    words: lexicon.Writer,
+    words: lexicon_writer.Writer,
 ) -> dict[str, dict[str, Any]]:
     """Embed and store new or changed documents in batches; return their manifest entries."""
     import numpy as np

@@ -20,6 +20,7 @@ from typing import Any
 from assistant.indexing import lexicon
 from assistant.indexing.disk import remove_orphan_folders, vacuum_if_sparse
 from assistant.indexing.store import Generation, Store
+from assistant.indexing.vectors import VectorWriter, remove_vectors, vectors_file
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Batch:
     previous: Generation | None
     passages: Any
     sentences: Any
+    #: The pair's sentence vectors, also kept in a file of their own (vectors.py).
+    vectors: VectorWriter | None = None
     written: tuple[int, int] = (0, 0)  # passages, sentences
 
     def add(
@@ -49,6 +52,8 @@ class Batch:
         collection.add(
             ids=ids, embeddings=embeddings, metadatas=[m | {"born": self.number} for m in metadatas], **kw
         )
+        if kind == "sentences" and self.vectors is not None:
+            self.vectors.add(ids, embeddings)
         p, s = self.written
         self.written = (p + len(ids), s) if kind == "passages" else (p, s + len(ids))
 
@@ -64,11 +69,13 @@ def begin(store: Store, current: Generation | None) -> Batch:
     store.drop_pairs(keep=_keep(current))
     remove_orphan_folders(store.settings)
     lexicon.remove_others(store.settings.index_dir, None)
+    remove_vectors(store.settings.index_dir, _keep(current))
     # A new index starts from the clock, not 1: a reader that knew an index deleted and recreated
     # under it must never take the new generation 1 for the old one it has cached.
     number = current.number + 1 if current else int(time.time() * 1000)
     passages, sentences = store.pair(number, create=True)
-    return Batch(number, current, passages, sentences)
+    writer = VectorWriter(vectors_file(store.settings.index_dir, number))
+    return Batch(number, current, passages, sentences, writer)
 
 
 def to_merge(current: Generation | None, changed: set[str]) -> set[int]:
@@ -130,6 +137,8 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
     used = {int(d["born"]) for d in manifest["documents"].values()}
     pairs = {str(n): v for n, v in held.items() if n in used}
     previous_pairs = sorted(int(n) for n in previous.manifest["pairs"]) if previous else []
+    if batch.vectors is not None:
+        batch.vectors.finish()  # before the pointer flips: a reader of the new pair finds its file
     store.publish_manifest(
         manifest | {"generation": batch.number, "pairs": pairs, "previous_pairs": previous_pairs}
     )
@@ -139,6 +148,7 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
         lexicon.remove_others(
             store.settings.index_dir, {batch.number} | ({previous.number} if previous else set())
         )
+        remove_vectors(store.settings.index_dir, {int(n) for n in pairs} | set(previous_pairs))
         vacuum_if_sparse(store.settings)
     except Exception as exc:  # published already; the next build finishes the clean-up
         log.warning("Clean-up after publishing generation %d failed: %s", batch.number, exc)
@@ -146,6 +156,8 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
 
 def discard(store: Store, batch: Batch) -> None:
     """Remove what an unpublished build wrote (it failed); errors are left to the next build."""
+    if batch.vectors is not None:
+        batch.vectors.abandon()
     try:
         store.drop_pairs(keep=_keep(batch.previous))
         remove_orphan_folders(store.settings)

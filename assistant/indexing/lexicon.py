@@ -7,9 +7,8 @@ file's header, and a question reads only the postings of its own words and the p
 
 The file holds the passages (text and metadata, read by id), BM25 postings of today's tokenizer
 and stemmer (``ingest/lexical.py``: the same scores as the in-memory ``BM25`` to the last digit),
-and the documents' catalog (catalog.py). An incremental build copies the previous generation's
-file and changes only what changed; a file that is missing (an index an older version built, or
-a Chroma server's index seen from a new client) is made from the store's passages on first use.
+and the documents' catalog (catalog.py). Writing the file (a build's, or one a reader finds
+missing) is lexicon_writer.py.
 """
 
 from __future__ import annotations
@@ -18,22 +17,17 @@ import contextlib
 import heapq
 import logging
 import math
-import os
-import shutil
 import sqlite3
-import tempfile
 import threading
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.indexing import catalog
 from assistant.ingest.lexical import tokens
-from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.indexing.store import Generation
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +35,7 @@ K1, B = 1.2, 0.75
 #: Candidate sets up to this size are scored by point lookups (a question narrowed to documents).
 _LOOKUP_MAX = 4000
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE passages (
     id TEXT UNIQUE, source TEXT, ordinal INTEGER, kind TEXT, title TEXT, date TEXT,
     text TEXT, sentences TEXT, length INTEGER);
@@ -50,7 +44,7 @@ CREATE TABLE postings (term TEXT, passage INTEGER, tf INTEGER, length INTEGER);
 CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER) WITHOUT ROWID;
 CREATE TABLE stats (key TEXT PRIMARY KEY, value REAL) WITHOUT ROWID;
 """
-_POSTINGS_INDEX = "CREATE INDEX IF NOT EXISTS postings_by_term ON postings (term, passage, tf, length)"
+POSTINGS_INDEX = "CREATE INDEX IF NOT EXISTS postings_by_term ON postings (term, passage, tf, length)"
 
 #: A passage row: id, source, ordinal, kind, title, date, text, sentences (JSON spans).
 Row = tuple[str, str, int, str, str, str, str, str]
@@ -72,6 +66,8 @@ def remove_others(index_dir: Path, keep: Iterable[int] | None) -> None:
     names = None if keep is None else {file_for(index_dir, n).name for n in keep}
     with contextlib.suppress(FileNotFoundError):
         for entry in folder(index_dir).iterdir():
+            if not entry.name.startswith("g"):
+                continue  # a pair's sentence vectors (remove_vectors)
             if entry.name.endswith(".partial") or (names is not None and entry.name not in names):
                 with contextlib.suppress(OSError):
                     entry.unlink()
@@ -80,89 +76,6 @@ def remove_others(index_dir: Path, keep: Iterable[int] | None) -> None:
 def lexical_text(title: str, text: str) -> list[str]:
     """A passage's tokens: its title counts as its text (a headline names what the story is about)."""
     return tokens(f"{title} {text}")
-
-
-class Writer:
-    """Writes one generation's lexical file: a copy of the previous one, changed, then published."""
-
-    def __init__(self, path: Path, previous: Path | None, remove: Iterable[str]) -> None:
-        self.path = path
-        self.partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            self.partial.unlink()
-        if previous is not None:
-            shutil.copyfile(previous, self.partial)
-        self.db = sqlite3.connect(self.partial, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=OFF")  # the file is unpublished until renamed: no journal
-        self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("BEGIN")
-        self.fresh = previous is None
-        if self.fresh:
-            for statement in (_SCHEMA + catalog.SCHEMA).split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-        else:
-            self._remove(set(remove))
-
-    def _remove(self, sources: set[str]) -> None:
-        if not sources:
-            return
-        marks = ",".join("?" * len(sources))
-        gone = self.db.execute(
-            f"SELECT rowid, title, text FROM passages WHERE source IN ({marks})", sorted(sources)
-        ).fetchall()
-        drop: Counter[str] = Counter()
-        for rowid, title, text in gone:
-            terms = set(lexical_text(title, text))
-            drop.update(terms)
-            self.db.executemany(
-                "DELETE FROM postings WHERE term = ? AND passage = ?", [(t, rowid) for t in terms]
-            )
-        self.db.executemany("UPDATE terms SET df = df - ? WHERE term = ?", [(n, t) for t, n in drop.items()])
-        self.db.execute("DELETE FROM terms WHERE df <= 0")
-        self.db.execute(f"DELETE FROM passages WHERE source IN ({marks})", sorted(sources))
-        catalog.remove(self.db, sources)
-
-    def add(self, rows: Sequence[Row]) -> None:
-        """Add passages (their postings too)."""
-        df: Counter[str] = Counter()
-        postings = []
-        for row in rows:
-            counts = Counter(lexical_text(row[4], row[6]))
-            length = sum(counts.values())
-            cursor = self.db.execute(
-                "INSERT INTO passages (id, source, ordinal, kind, title, date, text, sentences, length) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, length),
-            )
-            rowid = cursor.lastrowid
-            postings += [(t, rowid, tf, length) for t, tf in counts.items()]
-            df.update(counts.keys())
-        self.db.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)", postings)
-        self.db.executemany(
-            "INSERT INTO terms VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            list(df.items()),
-        )
-
-    def finish(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
-        """Index the postings, write the catalog of ``documents`` (the new ones) and publish the file."""
-        self.db.execute(_POSTINGS_INDEX)  # built once, in sorted order, after a fresh file's inserts
-        catalog.add(self.db, documents)
-        n, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(length), 0) FROM passages").fetchone()
-        self.db.executemany(
-            "INSERT OR REPLACE INTO stats VALUES (?, ?)", [("passages", n), ("length", total)]
-        )
-        self.db.execute("COMMIT")
-        self.db.close()
-        os.replace(self.partial, self.path)
-
-    def abandon(self) -> None:
-        """Drop the unfinished file (the build failed)."""
-        with contextlib.suppress(Exception):
-            self.db.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.partial.unlink()
 
 
 class Lexicon:
@@ -318,52 +231,3 @@ class Lexicon:
     def count(self) -> int:
         """How many passages the generation holds."""
         return self.n
-
-
-def build_from(path: Path, rows: Iterable[Row], documents: Mapping[str, Mapping[str, Any]]) -> None:
-    """Write a whole lexical file from ``rows`` (a file a reader finds missing, or a full build)."""
-    writer = Writer(path, None, ())
-    try:
-        batch: list[Row] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 2000:
-                writer.add(batch)
-                batch = []
-        writer.add(batch)
-        writer.finish(documents)
-    except BaseException:
-        writer.abandon()
-        raise
-
-
-def open_lexicon(settings: Settings, generation: Generation) -> Lexicon:
-    """The lexical file of ``generation``, made from the store's passages first when it is missing
-    (an index built by an older version, or a Chroma server's index seen from a new client).
-
-    A client that cannot write its index folder keeps the file in the temporary folder instead.
-    """
-    path = file_for(settings.index_dir, generation.number)
-    if not path.exists():
-        try:
-            _make(path, generation)
-        except OSError:
-            where = Path(tempfile.gettempdir()) / "news-assistant-lexical" / settings.collection
-            path = file_for(where, generation.number)
-            if not path.exists():
-                _make(path, generation)
-    return Lexicon(path)
-
-
-def _make(path: Path, generation: Generation) -> None:
-    count = generation.passages.count()
-    log.warning("Making the lexical index %s from the store's %d passages (once)", path, count)
-
-    def rows() -> Iterable[Row]:
-        for start in range(0, count, 1000):
-            page = generation.passages.get(limit=1000, offset=start, include=["documents", "metadatas"])
-            for pid, text, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
-                yield (pid, m["source"], int(m.get("ordinal", 0)), m.get("kind", "body"),
-                       m.get("title", ""), m.get("date", ""), text, m["sentences"])  # fmt: skip
-
-    build_from(path, rows(), generation.manifest.get("documents", {}))

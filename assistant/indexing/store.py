@@ -144,6 +144,13 @@ class Store:
             self._client, self._system, self._db_id = None, None, None
             self._current, self._pairs = None, {}
 
+    def reopen(self) -> None:
+        """Open the index anew on next use: another process moved a damaged one aside and rebuilt it,
+        and Chroma's cached system for the folder still reads the old files."""
+        self._forget_client()
+        if not self.settings.chroma_host:
+            _drop_system(str(self.settings.index_dir.resolve()))
+
     def check_folder(self, *, repair: bool = False) -> None:
         """Embedded mode: notice an index folder deleted, replaced or made read-only under us.
 

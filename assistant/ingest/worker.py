@@ -154,6 +154,19 @@ class ParseWorker:
 _WORKER = ParseWorker()
 
 
+def remembered() -> list[tuple[tuple[str, str], SeedDocument | SeedProblem]]:
+    """The parse results this process keeps, to hand to a child process that builds."""
+    with _WORKER._lock:
+        return list(_WORKER._done.items())
+
+
+def remember(items: list[tuple[tuple[str, str], SeedDocument | SeedProblem]]) -> None:
+    """Keep parse results another process made (a build's parent checked an upload)."""
+    with _WORKER._lock:
+        for key, result in items[-_KEEP:]:
+            _WORKER._done[key] = result
+
+
 def parse_limited(raw: RawSeed, seconds: float) -> SeedDocument | SeedProblem:
     """Parse a seed's bytes in the shared worker process, within ``seconds``."""
     return _WORKER.parse(raw, seconds)

@@ -49,6 +49,7 @@ class Backend:
 def make_backend(settings: Settings) -> Backend:
     """One :class:`~assistant.Assistant` for ``settings``, its methods bound for the web layer."""
     from assistant import Assistant
+    from assistant.indexing.child import build_in_child
 
     bot = Assistant(settings)
 
@@ -59,12 +60,20 @@ def make_backend(settings: Settings) -> Backend:
         # they come plugs in here, and the chat shows each as it arrives.
         yield bot.answer(question, history, documents)
 
+    def build(progress: bool | None, wait: bool) -> Any:
+        # In a child process with a time limit: a build's native memory goes with it, and one stuck in
+        # C code can be stopped (indexing/child.py).
+        report = build_in_child(settings, progress=progress, wait=wait)
+        if report.moved_aside:
+            bot.store.reopen()
+        return report
+
     return Backend(
         answer=bot.answer,
         stream=stream,
         search=bot.search,
         documents=bot.documents,
-        build=lambda progress, wait: bot.build_index(progress=progress, wait=wait),
+        build=build,
         settings=settings,
     )
 
