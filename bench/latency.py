@@ -225,6 +225,16 @@ def main(argv: Sequence[str] | None = None) -> Section:
     # 1. The article.
     base = common.article_workspace()
     article = Settings(seeds_dir=base / "seeds", index_dir=base / "index")
+    from assistant.environment import resolve_precision
+    from assistant.indexing.embedding import BF16_MIN_BATCH
+
+    path = resolve_precision(article.precision)
+    section.figures["precision"] = {"path": path, "reader": article.reader}
+    section.text(
+        f"Path that ran: {path} (ASSISTANT_PRECISION={article.precision}; bf16 only where the CPU has "
+        f"AMX or AVX512-BF16) for the reader (it is {'on' if article.reader else 'off'}) and for embedding "
+        f"batches of {BF16_MIN_BATCH} texts or more; a question's embedding runs in fp32 either way."
+    )
     build_index(article, progress=False)
     a_questions = common.ARTICLE_QUESTIONS[: max(1, min(args.questions, len(common.ARTICLE_QUESTIONS)))]
     a = warm_latency(article, a_questions, args.article_rounds)

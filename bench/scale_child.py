@@ -69,7 +69,17 @@ def main() -> None:
                 if sink is answers and r == 0:
                     kept.append([result.text, [[c.source, c.quote] for c in result.citations]])
                     hits += hit(result, q["answers"])
+    # The other answerer on the same index and model: the scorer when the reader is the default.
+    other = Assistant(settings.model_copy(update={"reader": not settings.reader}), embedder=embedder)
+    other_times = []
+    for q in questions:
+        other.answer(q["question"])
+    for q in questions:
+        other_times.append(common.timed(lambda q=q: other.answer(q["question"]))[0])
     out = {
+        "reader": settings.reader,
+        "other_answer_p50": common.p50(other_times),
+        "other_answer_p95": common.p95(other_times),
         "first_answer_s": first_seconds,
         "first_answer_rss_mb": first_rss,
         "first_abstained": first.abstained,

@@ -251,3 +251,23 @@ def test_a_fact_in_a_markdown_table_is_answered_and_read_without_pipes(make_sett
     assert "Swindon · Player-manager · His first managerial job, from 1991" in reply.text, reply.text
     row = next(c for c in reply.citations if "Swindon" in c.quote)
     assert row.quote == "| Swindon | Player-manager | His first managerial job, from 1991 |"  # exact source
+
+
+def test_the_precision_follows_the_cpu_and_the_setting(tmp_path: Path) -> None:
+    """bf16 only where the CPU computes it natively, for batches; a question's embedding in fp32."""
+    import numpy as np
+
+    from assistant.environment import cpu_flags, native_bf16, resolve_precision
+    from assistant.indexing.embedding import BF16_MIN_BATCH, Embedder
+
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("flags\t\t: fpu sse avx512f avx512_bf16 amx_bf16\n")
+    assert {"avx512_bf16", "amx_bf16"} <= cpu_flags(flags)
+    assert resolve_precision("auto") == ("bf16" if native_bf16() else "fp32")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    auto, fp32 = Embedder(precision="auto"), Embedder(precision="fp32")
+    assert auto.path(1) == "fp32" and fp32.path(BF16_MIN_BATCH) == "fp32"
+    assert auto.path(BF16_MIN_BATCH) == resolve_precision("auto")
+    texts = [f"Sentence number {i} of a news story about the harbour." for i in range(BF16_MIN_BATCH)]
+    a, b = auto.encode(texts), fp32.encode(texts)
+    assert a.dtype == np.float32 and float((a * b).sum(axis=1).min()) >= 0.999

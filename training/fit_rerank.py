@@ -220,7 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "fit-rerank-evidence.pkl")
     ap.add_argument(
-        "--candidates", type=int, nargs="+", default=[4, 6, 8], help="read this many; the first ships"
+        "--candidates", type=int, nargs="+", default=[6, 4, 8], help="read this many; the first ships"
     )
     ap.add_argument("--out", type=Path, default=PARAMETERS)
     ap.add_argument("--retrieve-only", action="store_true", help="fill the retrieval cache and stop")
