@@ -48,11 +48,11 @@ class EmbedCounter:
         self.largest = 0
 
     def __enter__(self) -> EmbedCounter:
-        def counting(name: str, texts: Sequence[str], batch_size: int = 64) -> Any:
+        def counting(name: str, texts: Sequence[str], batch_size: int = 64, precision: str = "auto") -> Any:
             self.calls += 1
             self.texts += len(texts)
             self.largest = max(self.largest, len(texts))
-            return self.original(name, texts, batch_size)
+            return self.original(name, texts, batch_size, precision)
 
         self.module.embed = counting
         return self

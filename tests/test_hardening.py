@@ -248,7 +248,9 @@ def test_adding_one_document_writes_only_its_records(tmp_path, monkeypatch):
 
     embedded: list[str] = []
     real_embed = index_module.embed
-    monkeypatch.setattr(index_module, "embed", lambda m, t, b=64: embedded.extend(t) or real_embed(m, t, b))
+    monkeypatch.setattr(
+        index_module, "embed", lambda m, t, b=64, p="auto": embedded.extend(t) or real_embed(m, t, b, p)
+    )
     write_docs(settings.seeds_dir, {"new.txt": story(5)})
     report = build_index(settings, store=store)
     assert (report.added, report.unchanged) == (1, 120)

@@ -362,7 +362,10 @@ def assert_clean(store: Store) -> None:
 
     files = sorted(p.name for p in lexicon.folder(store.settings.index_dir).iterdir())
     assert lexicon.file_for(store.settings.index_dir, current.number).name in files, files
-    assert len(files) <= 2 and not any(f.endswith(".partial") for f in files), files
+    assert not any(f.endswith(".partial") for f in files), files
+    # Lexical files: this generation's and the previous one's; vector files: the pairs still kept.
+    assert len([f for f in files if f.startswith("g")]) <= 2, files
+    assert {f for f in files if f.startswith("v")} <= {f"v{n}.sqlite" for n in keep}, files
 
 
 # --- atomic: killed builds ------------------------------------------------------------------------

@@ -239,13 +239,17 @@ def test_documents_tab_adds_and_rebuilds_without_restart(tmp_path: Path, page: o
         upload.set_input_files(
             files=[{"name": "Library (draft).md", "mimeType": "text/markdown", "buffer": LIBRARY.encode()}]
         )
-        expect(page.locator("#nw-status")).to_contain_text("Added Library-draft.md")
+        # A build runs in a child process that loads the model first: seconds, not milliseconds.
+        expect(page.locator("#nw-status")).to_contain_text("Added Library-draft.md", timeout=TIMEOUT)
         expect(rows).to_have_count(2)
         expect(page.locator(".nw-header h1")).to_have_text("2 news articles")
 
         (seeds / "hotels.txt").write_text(HOTELS, encoding="utf-8")
         page.get_by_role("button", name="Rebuild index from seeds/").click()
-        expect(page.locator("#nw-status")).to_contain_text("1 added")
+        # "1 added" alone would match the upload's status still on screen.
+        expect(page.locator("#nw-status")).to_contain_text(
+            "1 added, 0 updated, 0 removed, 2 unchanged", timeout=TIMEOUT
+        )
         expect(rows).to_have_count(3)
         screenshot(page, "web-documents.png")
 

@@ -100,13 +100,15 @@ def _follow(
     """Read the child's messages until its report or error, or until ``seconds`` have passed."""
     assert proc.stdout is not None
     deadline = time.monotonic() + seconds
+    poller = select.poll()
+    poller.register(proc.stdout, select.POLLIN)
     buffer = b""
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             raise BuildTimeoutError(seconds)
-        ready, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
-        if not ready:
+        # poll, not select: a server holding over 1,024 descriptors gets a pipe select() cannot watch
+        if not poller.poll(min(left, 1.0) * 1000):
             continue
         chunk = os.read(proc.stdout.fileno(), 65536)
         if not chunk:

@@ -36,7 +36,9 @@ class VectorWriter:
         self.db = sqlite3.connect(self.partial, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID")
+        # A rowid table: its leaf pages hold a 1,536-byte vector inline, where a WITHOUT ROWID table's
+        # spill each one to an overflow page of its own (2.8 KB a sentence on disk instead of ~1.7).
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, v BLOB)")
         self.db.execute("BEGIN")
 
     def add(self, ids: Sequence[str], vectors: Any) -> None:
