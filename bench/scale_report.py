@@ -138,7 +138,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         ("peak RSS (MiB)", [("cold ask", col("cold_rss_mb")), ("build", col("build_rss_mb"))]),
         (
             "warm answer (ms)",
-            [("p50", col("answer_p50", 1000)), ("p95", col("answer_p95", 1000)),
+            [("default answerer p50", col("answer_p50", 1000)), ("p95", col("answer_p95", 1000)),
              ("embedding p50", col("encode_p50", 1000))],
         ),
         ("index on disk (MiB)", [("all", col("index_mb")), ("lexical", col("lexical_mb"))]),
