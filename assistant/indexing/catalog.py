@@ -18,7 +18,7 @@ from typing import Any
 from assistant.ingest.lexical import compact, tokens
 
 SCHEMA = """
-CREATE TABLE documents (source TEXT PRIMARY KEY, title TEXT, folded TEXT) WITHOUT ROWID;
+CREATE TABLE documents (source TEXT PRIMARY KEY, title TEXT, folded TEXT, born INTEGER) WITHOUT ROWID;
 CREATE TABLE names (key TEXT, kind TEXT, source TEXT);
 CREATE INDEX names_by_key ON names (key, kind);
 CREATE INDEX names_by_source ON names (source);
@@ -73,7 +73,9 @@ def add(db: sqlite3.Connection, documents: Mapping[str, Mapping[str, Any]]) -> N
     names, words = [], []
     for source, entry in documents.items():
         title = str(entry.get("title") or "")
-        db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (source, title, fold(title)))
+        born = entry.get("born")
+        row = (source, title, fold(title), None if born is None else int(born))
+        db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", row)
         names += [(key, ALIAS, source) for key in aliases(source, entry)]
         names += [(key, FILE, source) for key in {compact(source), compact(PurePosixPath(source).name)}]
         names.append((compact(PurePosixPath(source).stem), STEM, source))
@@ -121,6 +123,11 @@ class Catalog:
     def title(self, source: str) -> str | None:
         """The document's title, or None for a source the catalog does not hold."""
         found = self._all("SELECT title FROM documents WHERE source = ?", [source])
+        return found[0][0] if found else None
+
+    def born(self, source: str) -> int | None:
+        """The collection pair that holds the document's records, or None for one it does not hold."""
+        found = self._all("SELECT born FROM documents WHERE source = ?", [source])
         return found[0][0] if found else None
 
     def first(self, n: int) -> list[str]:

@@ -1,50 +1,46 @@
 """The lexical index on disk: one SQLite file per index generation, opened by readers, not rebuilt.
 
-A build writes ``<index>/lexical/g<number>.sqlite`` beside the Chroma collection pair of its
+A build writes ``<index>/lexical/g<number>.2.sqlite`` beside the Chroma collection pair of its
 generation, before it publishes, and never changes it afterwards; a reader opens the file of the
 generation the pointer names. So start-up does not grow with the corpus: nothing is loaded but the
 file's header, and a question reads only the postings of its own words and the passages it ranks.
 
 The file holds the passages (text and metadata, read by id), BM25 postings of today's tokenizer
-and stemmer (``ingest/lexical.py``: the same scores as the in-memory ``BM25`` to the last digit),
-and the documents' catalog (catalog.py). Writing the file (a build's, or one a reader finds
+and stemmer (``ingest/lexical.py``: the same scores as the in-memory ``BM25``), one packed array a
+word, so scoring a word is one numpy operation over its postings, and the documents' catalog
+(catalog.py). Writing the file (a build's, or one a reader finds
 missing) is lexicon_writer.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assistant.indexing import catalog
 from assistant.ingest.lexical import tokens
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 
 K1, B = 1.2, 0.75
-#: Candidate sets up to this size are scored by point lookups (a question narrowed to documents).
-_LOOKUP_MAX = 4000
 
 SCHEMA = """
 CREATE TABLE passages (
     id TEXT UNIQUE, source TEXT, ordinal INTEGER, kind TEXT, title TEXT, date TEXT,
     text TEXT, sentences TEXT, length INTEGER);
 CREATE INDEX passages_by_source ON passages (source, ordinal);
-CREATE TABLE postings (term TEXT, passage INTEGER, tf INTEGER, length INTEGER);
-CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER) WITHOUT ROWID;
+CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER, postings BLOB);
 CREATE TABLE stats (key TEXT PRIMARY KEY, value REAL) WITHOUT ROWID;
 """
-POSTINGS_INDEX = "CREATE INDEX IF NOT EXISTS postings_by_term ON postings (term, passage, tf, length)"
+#: One posting in a term's ``postings`` blob (packed, little-endian): the passage's rowid, the term's
+#: count in it and the passage's length in tokens; numpy reads a term's postings as one array.
+POSTING = [("passage", "<i4"), ("tf", "<u2"), ("length", "<u4")]
 
 #: A passage row: id, source, ordinal, kind, title, date, text, sentences (JSON spans).
 Row = tuple[str, str, int, str, str, str, str, str]
@@ -57,7 +53,8 @@ def folder(index_dir: Path) -> Path:
 
 def file_for(index_dir: Path, number: int) -> Path:
     """The lexical file of generation ``number``."""
-    return folder(index_dir) / f"g{number}.sqlite"
+    # ".2": the postings-as-arrays format; a file of the first format is made anew, not misread
+    return folder(index_dir) / f"g{number}.2.sqlite"
 
 
 def remove_others(index_dir: Path, keep: Iterable[int] | None) -> None:
@@ -88,6 +85,8 @@ class Lexicon:
         self.lock = threading.Lock()
         stats = dict(self.db.execute("SELECT key, value FROM stats").fetchall())
         self.n = int(stats.get("passages", 0))
+        #: The highest passage rowid: the size of a question's array of scores.
+        self.top = int(stats.get("top", 0))
         self.avg_length = stats.get("length", 0) / self.n if self.n else 1.0
         #: The idf a term absent from every passage would have: the rarest possible.
         self.max_idf = math.log(1 + (self.n + 0.5) / 0.5)
@@ -128,72 +127,58 @@ class Lexicon:
 
     def in_sources(self, term: str, sources: Sequence[str]) -> bool:
         """True when a passage of one of ``sources`` contains the term."""
-        marks = ",".join("?" * len(sources))
-        found = self._all(
-            "SELECT 1 FROM postings p JOIN passages q ON q.rowid = p.passage "
-            f"WHERE p.term = ? AND q.source IN ({marks}) LIMIT 1",
-            [term, *sources],
-        )
-        return bool(found)
+        import numpy as np
+
+        found = self._postings([term])
+        return bool(found) and bool(np.isin(found[0][2]["passage"], self.passages_of(sources)).any())
 
     # --- search ------------------------------------------------------------------------------------
+
+    def _postings(self, terms: Iterable[str]) -> list[tuple[str, int, Any]]:
+        """(term, df, postings array) of each of ``terms`` that some passage contains, rarest first."""
+        import numpy as np
+
+        wanted = sorted(set(terms))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        found = self._all(f"SELECT term, df, postings FROM terms WHERE term IN ({marks})", wanted)
+        return sorted(
+            ((t, df, np.frombuffer(blob, POSTING)) for t, df, blob in found), key=lambda r: (r[1], r[0])
+        )
 
     def search(
         self, query_terms: Sequence[str], k: int, allowed: Sequence[int] = ()
     ) -> list[tuple[int, float]]:
         """The ``k`` best passages (rowid, BM25 score) for the terms, among ``allowed`` when given.
 
-        Exact top ``k`` without scoring every passage that shares a word: terms are read rarest
-        first, and once the ``k``-th best score beats what the unread terms could add at most, the
-        rest only refine the passages still in reach (the MaxScore method).
+        Exact: every posting of the question's words is scored, at once per word (a word's postings
+        are one array), so a question costs the length of its words' postings, never a loop over them.
         """
-        df = self._df(query_terms)
-        terms = sorted(df, key=lambda t: (df[t], t))  # rarest first
-        if not terms or k <= 0:
+        import numpy as np
+
+        found = self._postings(query_terms)
+        if not found or k <= 0:
             return []
-        idf = {t: self._idf_of(df[t]) for t in terms}
-        if allowed and len(allowed) <= _LOOKUP_MAX:
-            return self._top(self._lookup(terms, idf, list(allowed)), k)
-        keep = set(allowed)
-        scores: dict[int, float] = {}
-        reach = sum(idf.values()) * (K1 + 1)  # the most the unread terms can add
-        for j, term in enumerate(terms):
-            reach -= idf[term] * (K1 + 1)
-            for rowid, tf, length in self._all(
-                "SELECT passage, tf, length FROM postings WHERE term = ?", [term]
-            ):
-                if not keep or rowid in keep:
-                    scores[rowid] = scores.get(rowid, 0.0) + self._weight(idf[term], tf, length)
-            if len(scores) >= k and j + 1 < len(terms):
-                floor = heapq.nlargest(k, scores.values())[-1]
-                if reach < floor:  # a passage not yet seen cannot reach the top k any more
-                    near = [r for r, s in scores.items() if s + reach >= floor]
-                    extra = self._lookup(terms[j + 1 :], idf, near)
-                    for rowid, value in extra.items():
-                        scores[rowid] += value
-                    break
-        return self._top(scores, k)
-
-    def _lookup(self, terms: Sequence[str], idf: Mapping[str, float], rowids: list[int]) -> dict[int, float]:
-        """The BM25 scores of ``rowids`` over ``terms`` (those that share none are left out)."""
-        scores: dict[int, float] = {}
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for term in terms:
-                for rowid, tf, length in self._all(
-                    f"SELECT passage, tf, length FROM postings WHERE term = ? AND passage IN ({marks})",
-                    [term, *part],
-                ):
-                    scores[rowid] = scores.get(rowid, 0.0) + self._weight(idf[term], tf, length)
-        return scores
-
-    def _weight(self, idf: float, tf: int, length: int) -> float:
-        return idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / self.avg_length))
-
-    @staticmethod
-    def _top(scores: Mapping[int, float], k: int) -> list[tuple[int, float]]:
-        return heapq.nlargest(k, scores.items(), key=lambda item: (item[1], -item[0]))
+        scores = np.zeros(self.top + 1)
+        for _, df, posting in found:  # rarest first: the same sums, in the same order, as BM25
+            tf = posting["tf"].astype(np.float64)
+            idf = self._idf_of(df)
+            scores[posting["passage"]] += (
+                idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * posting["length"] / self.avg_length))
+            )
+        if allowed:
+            ids = np.asarray(allowed, dtype=np.int64)
+            ids = np.unique(ids[(ids >= 0) & (ids <= self.top)])
+            candidates = ids[scores[ids] > 0]  # a passage that shares no word is left out
+        else:
+            candidates = np.flatnonzero(scores)
+        if len(candidates) > k:  # keep the k best and every tie with the k-th
+            values = scores[candidates]
+            floor = np.partition(values, len(values) - k)[len(values) - k]
+            candidates = candidates[values >= floor]
+        order = np.lexsort((candidates, -scores[candidates]))[:k]  # best first, then the lower rowid
+        return [(int(candidates[i]), float(scores[candidates[i]])) for i in order]
 
     # --- passages ----------------------------------------------------------------------------------
 

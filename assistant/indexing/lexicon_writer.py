@@ -8,6 +8,7 @@ client) is made from the store's passages on first use.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.indexing import catalog
-from assistant.indexing.lexicon import POSTINGS_INDEX, SCHEMA, Lexicon, Row, file_for, lexical_text
+from assistant.indexing.lexicon import POSTING, SCHEMA, Lexicon, Row, file_for, lexical_text
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class Writer:
-    """Writes one generation's lexical file: a copy of the previous one, changed, then published."""
+    """Writes one generation's lexical file: a copy of the previous one, changed, then published.
+
+    New postings wait in a temporary table; ``finish`` merges them, word by word, into the words'
+    arrays (``lexicon.POSTING``), with the removed passages' postings taken out.
+    """
 
     def __init__(self, path: Path, previous: Path | None, remove: Iterable[str]) -> None:
         self.path = path
@@ -44,12 +49,16 @@ class Writer:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("BEGIN")
         self.fresh = previous is None
+        #: Words whose arrays lose postings, and the passages they lose.
+        self.touched: set[str] = set()
+        self.removed: set[int] = set()
         if self.fresh:
             for statement in (SCHEMA + catalog.SCHEMA).split(";"):
                 if statement.strip():
                     self.db.execute(statement)
         else:
             self._remove(set(remove))
+        self.db.execute("CREATE TEMP TABLE fresh (term TEXT, passage INTEGER, tf INTEGER, length INTEGER)")
 
     def _remove(self, sources: set[str]) -> None:
         if not sources:
@@ -58,21 +67,14 @@ class Writer:
         gone = self.db.execute(
             f"SELECT rowid, title, text FROM passages WHERE source IN ({marks})", sorted(sources)
         ).fetchall()
-        drop: Counter[str] = Counter()
         for rowid, title, text in gone:
-            terms = set(lexical_text(title, text))
-            drop.update(terms)
-            self.db.executemany(
-                "DELETE FROM postings WHERE term = ? AND passage = ?", [(t, rowid) for t in terms]
-            )
-        self.db.executemany("UPDATE terms SET df = df - ? WHERE term = ?", [(n, t) for t, n in drop.items()])
-        self.db.execute("DELETE FROM terms WHERE df <= 0")
+            self.touched.update(lexical_text(title, text))
+            self.removed.add(rowid)
         self.db.execute(f"DELETE FROM passages WHERE source IN ({marks})", sorted(sources))
         catalog.remove(self.db, sources)
 
     def add(self, rows: Sequence[Row]) -> None:
         """Add passages (their postings too)."""
-        df: Counter[str] = Counter()
         postings = []
         for row in rows:
             counts = Counter(lexical_text(row[4], row[6]))
@@ -83,21 +85,53 @@ class Writer:
                 (*row, length),
             )
             rowid = cursor.lastrowid
-            postings += [(t, rowid, tf, length) for t, tf in counts.items()]
-            df.update(counts.keys())
-        self.db.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)", postings)
-        self.db.executemany(
-            "INSERT INTO terms VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            list(df.items()),
-        )
+            postings += [(t, rowid, min(tf, 65535), length) for t, tf in counts.items()]
+        self.db.executemany("INSERT INTO fresh VALUES (?, ?, ?, ?)", postings)
+
+    def moved(self, sources: Iterable[str], born: int) -> None:
+        """Record that these documents' records were copied into generation ``born``'s pair."""
+        self.db.executemany("UPDATE documents SET born = ? WHERE source = ?", [(born, s) for s in sources])
+
+    def _merge(self) -> None:
+        """Write every changed word's array: its old postings, less the removed passages', plus the new."""
+        import numpy as np
+
+        removed = np.fromiter(self.removed, dtype=np.int64)
+        old_of = self.db.execute  # one statement per word: an incremental build touches few words
+
+        def store(term: str, new: Any) -> None:
+            parts = [new] if new is not None else []
+            if not self.fresh:
+                found = old_of("SELECT postings FROM terms WHERE term = ?", [term]).fetchone()
+                if found:
+                    old = np.frombuffer(found[0], POSTING)
+                    parts.insert(0, old[~np.isin(old["passage"], removed)] if len(removed) else old)
+            merged = np.concatenate(parts) if parts else np.zeros(0, POSTING)
+            if len(merged):
+                self.db.execute(
+                    "INSERT OR REPLACE INTO terms VALUES (?, ?, ?)", (term, len(merged), merged.tobytes())
+                )
+            elif not self.fresh:
+                self.db.execute("DELETE FROM terms WHERE term = ?", [term])
+
+        cursor = self.db.cursor()  # read the new postings word by word, while writing the arrays
+        rows = cursor.execute("SELECT term, passage, tf, length FROM fresh ORDER BY term, passage")
+        for term, group in itertools.groupby(rows, key=lambda r: r[0]):
+            store(term, np.array([r[1:] for r in group], dtype=POSTING))
+            self.touched.discard(term)
+        for term in sorted(self.touched):  # words only removed passages held
+            store(term, None)
+        self.db.execute("DROP TABLE fresh")
 
     def finish(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
-        """Index the postings, write the catalog of ``documents`` (the new ones) and publish the file."""
-        self.db.execute(POSTINGS_INDEX)  # built once, in sorted order, after a fresh file's inserts
+        """Merge the postings, write the catalog of ``documents`` (the new ones) and publish the file."""
+        self._merge()
         catalog.add(self.db, documents)
-        n, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(length), 0) FROM passages").fetchone()
+        n, total, top = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length), 0), COALESCE(MAX(rowid), 0) FROM passages"
+        ).fetchone()
         self.db.executemany(
-            "INSERT OR REPLACE INTO stats VALUES (?, ?)", [("passages", n), ("length", total)]
+            "INSERT OR REPLACE INTO stats VALUES (?, ?)", [("passages", n), ("length", total), ("top", top)]
         )
         self.db.execute("COMMIT")
         self.db.close()
@@ -157,4 +191,4 @@ def _make(path: Path, generation: Generation) -> None:
                 yield (pid, m["source"], int(m.get("ordinal", 0)), m.get("kind", "body"),
                        m.get("title", ""), m.get("date", ""), text, m["sentences"])  # fmt: skip
 
-    build_from(path, rows(), generation.manifest.get("documents", {}))
+    build_from(path, rows(), generation.documents)
