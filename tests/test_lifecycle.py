@@ -272,7 +272,7 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     assert list(got["embeddings"][0]) == pytest.approx(mark), "unchanged document was re-embedded"
     # The unchanged documents' records are the very same records (read from the first build's
     # collections, not copied), and the build wrote only the new and changed documents.
-    docs = gen2.manifest["documents"]
+    docs = gen2.documents
     assert {s: docs[s]["born"] for s in ("s0.txt", "s3.txt", "s4.txt")} == dict.fromkeys(
         ("s0.txt", "s3.txt", "s4.txt"), gen1.number
     )
@@ -289,6 +289,34 @@ def test_incremental_build_reflects_adds_changes_and_deletes_and_copies_unchange
     again = build_index(settings)
     assert not again.changed and again.unchanged == 5
     assert store.current(fresh=True).number == gen2.number, "a no-op build must not publish"
+
+    # The pointer every reader re-reads each second names the generation, not its documents; each
+    # generation's documents sit in their own record, kept for it and the one before only.
+    write_docs(settings.seeds_dir, {"s10.txt": story(10)})
+    gen3 = store.current(fresh=True) if build_index(settings).added == 1 else None
+    meta = store._meta()
+    pointer = meta.get(ids=["current"], include=["documents"])["documents"][0]
+    assert "documents" not in json.loads(pointer) and len(pointer) < 1000, pointer
+    kept = sorted(i for i in meta.get(include=[])["ids"] if i.startswith("documents-"))
+    assert kept == sorted(f"documents-{n}" for n in (gen2.number, gen3.number)), kept
+    assert sorted(gen3.documents) == ["s0.txt", "s1.txt", "s10.txt", "s3.txt", "s4.txt", "s9.txt"]
+    # Answering reads which pair holds a document from the lexical file, not from that list.
+    from assistant.indexing.lexicon_writer import open_lexicon
+
+    catalog = open_lexicon(settings, gen3).catalog
+    assert {s: catalog.born(s) for s in gen3.documents} == {s: d["born"] for s, d in gen3.documents.items()}
+    if not settings.chroma_host:  # Chroma's log for the meta collection is applied and purged
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{settings.index_dir / 'chroma.sqlite3'}?mode=ro", uri=True)
+        (meta_id,) = db.execute(
+            "SELECT id FROM collections WHERE name = ?", [f"{settings.collection}-meta"]
+        ).fetchone()
+        logged = db.execute(
+            "SELECT COUNT(*) FROM embeddings_queue WHERE topic LIKE ?", [f"%{meta_id}"]
+        ).fetchone()
+        db.close()
+        assert logged[0] <= 2, f"{logged[0]} meta records still in Chroma's log"
 
 
 def test_model_or_splitter_change_rebuilds_from_scratch(settings_for, tmp_path):
@@ -455,7 +483,7 @@ READER = textwrap.dedent(
             generation, corpus = bot.searcher.corpus()
             print(json.dumps({
                 "generation": generation.number,
-                "manifest": sorted(generation.manifest["documents"]),
+                "manifest": sorted(generation.documents),
                 "sources": corpus.catalog.first(10**6),
                 "relay": relay_texts(corpus),
                 "citations": [[c.source, c.quote] for c in a.citations],
@@ -518,7 +546,7 @@ def test_readers_see_a_complete_generation_while_rebuilds_run(settings_for, tmp_
                 thread_records.append(
                     {
                         "generation": generation.number,
-                        "manifest": sorted(generation.manifest["documents"]),
+                        "manifest": sorted(generation.documents),
                         "sources": corpus.catalog.first(10**6),
                         "relay": relay_texts(corpus),
                         "citations": [[c.source, c.quote] for c in a.citations],

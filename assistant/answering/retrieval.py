@@ -105,6 +105,7 @@ class Searcher:
         with self._lock:
             if self._corpus is None or self._corpus.number != generation.number:
                 lexicon = open_lexicon(self.settings, generation)
+                generation.documents.answer_born_from(lexicon.catalog.born)  # not the whole list
                 self._corpus = Corpus(generation, lexicon)
                 # A question still reading the previous generation keeps its file open until the next one.
                 for number in [n for n in self._lexicons if n < generation.number - 1]:
@@ -267,8 +268,8 @@ class Searcher:
                 self._vectors.move_to_end(key)
                 return cached
         ids = [f"{hit.id}::{i}" for i in range(len(hit.sentences))]
-        born = int(generation.manifest["documents"][hit.source]["born"])
-        stored = self._pair_vectors(born)
+        born = generation.documents.born(hit.source)
+        stored = self._pair_vectors(born) if born is not None else None
         found = stored.get(ids) if stored is not None else {}
         if len(found) < len(ids):  # no file for the pair (an older index, a new client of a server)
             got = generation.sentences.get(ids=ids, include=["embeddings"])

@@ -26,7 +26,7 @@ from assistant.indexing.store import Generation, Store
 from assistant.ingest.cleaning import CLEANER_VERSION
 from assistant.ingest.passages import SPLITTER_VERSION, Passage, embedding_text, passage_text, split_document
 from assistant.ingest.seeds import RawSeed, SeedDocument, SeedProblem, scan_seeds
-from assistant.ingest.worker import parse_limited
+from assistant.ingest.worker import parse_all
 from assistant.results import IndexReport
 from assistant.settings import Settings
 
@@ -97,7 +97,7 @@ def build_index(
                 raise  # a server's store is its operator's to repair
             moved, current = str(store.move_aside()), None
         rebuilt = bool(current and current.manifest.get("fingerprint") != target)
-        old_docs: dict[str, dict[str, Any]] = current.manifest["documents"] if current else {}
+        old_docs: dict[str, dict[str, Any]] = dict(current.documents) if current else {}
         reusable = {} if rebuilt else old_docs
         changed = [r for r in raws if reusable.get(r.source, {}).get("digest") != r.digest]
         split, parse_problems = _parse(changed, settings)
@@ -133,6 +133,7 @@ def build_index(
             if current and copied:
                 generations.copy(current, copied, batch)
                 documents |= {s: old_docs[s] | {"born": batch.number} for s in copied}
+                words.moved(copied, batch.number)
             embedded = _embed_documents(split, settings, batch, progress, words)
             words.finish(embedded)
             documents |= embedded
@@ -194,7 +195,7 @@ def indexed_documents(
             d.get("site"),
             int(d.get("instructions", 0)),
         )
-        for source, d in sorted(generation.manifest["documents"].items())
+        for source, d in sorted(generation.documents.items())
     )
 
 
@@ -203,8 +204,7 @@ def _parse(
 ) -> tuple[list[tuple[SeedDocument, list[Passage]]], list[SeedProblem]]:
     """Parse and split new or changed seeds; those with no passages, or too many, become problems."""
     split, problems = [], []
-    for raw in raws:
-        doc = parse_limited(raw, settings.parse_seconds)
+    for raw, doc in zip(raws, parse_all(raws, settings.parse_seconds), strict=True):
         if isinstance(doc, SeedProblem):
             problems.append(doc)
             continue

@@ -82,7 +82,7 @@ def to_merge(current: Generation | None, changed: set[str]) -> set[int]:
     """The pairs whose live, unchanged documents this build copies into its own pair."""
     if current is None:
         return set()
-    docs = current.manifest["documents"]
+    docs = current.documents
     live: dict[int, int] = {}
     for source, d in docs.items():
         if source not in changed:
@@ -109,7 +109,7 @@ def copy(current: Generation, sources: set[str], batch: Batch) -> None:
     for start in range(0, len(plain), 1000):
         page = current.passages.get(ids=plain[start : start + 1000], include=include)
         batch.add("passages", page["ids"], page["embeddings"], page["metadatas"], documents=page["documents"])
-    docs = current.manifest["documents"]
+    docs = current.documents
     by_pair: dict[int, list[str]] = {}
     for source in sources:
         by_pair.setdefault(int(docs[source]["born"]), []).append(source)
@@ -134,13 +134,17 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
     previous = batch.previous
     held = {int(n): v for n, v in (previous.manifest["pairs"].items() if previous else [])}
     held[batch.number] = {"passages": batch.written[0], "sentences": batch.written[1]}
-    used = {int(d["born"]) for d in manifest["documents"].values()}
-    pairs = {str(n): v for n, v in held.items() if n in used}
+    live: dict[int, int] = {}  # passages each pair holds for this generation (the rest are stale)
+    for d in manifest["documents"].values():
+        live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+    pairs = {str(n): {**v, "live": live[n]} for n, v in held.items() if n in live}
     previous_pairs = sorted(int(n) for n in previous.manifest["pairs"]) if previous else []
     if batch.vectors is not None:
         batch.vectors.finish()  # before the pointer flips: a reader of the new pair finds its file
     store.publish_manifest(
-        manifest | {"generation": batch.number, "pairs": pairs, "previous_pairs": previous_pairs}
+        manifest
+        | {"generation": batch.number, "pairs": pairs, "previous_pairs": previous_pairs}
+        | ({"previous": previous.number} if previous else {})
     )
     try:  # what neither this generation nor the previous one reads
         store.drop_pairs(keep={int(n) for n in pairs} | set(previous_pairs))

@@ -27,6 +27,7 @@ from assistant.environment import offline
 from assistant.errors import (
     ChromaUnreachableError,
     DiskFullError,
+    IndexBusyError,
     IndexMissingError,
     IndexReadOnlyError,
     IndexVanishedError,
@@ -40,7 +41,7 @@ from assistant.indexing.store_guard import (
     os_error,
     writer_lock,
 )
-from assistant.indexing.views import View
+from assistant.indexing.views import Documents, View
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,6 +50,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _POINTER_ID = "current"
+#: Each generation's list of documents, in its own record beside the pointer: the pointer, read
+#: every POINTER_TTL seconds, stays a few hundred bytes however many documents the index holds.
+_DOCUMENTS_ID = "documents-{}"
+#: The meta collection's write-ahead log is applied and purged after every publish (Chroma's default,
+#: 1,000 records, kept each generation's manifest there, and every reader's first read loaded them).
+_META_CONFIGURATION = {"hnsw": {"space": "cosine", "batch_size": 2, "sync_threshold": 2}}
 #: How long a reader trusts the pointer it read before looking again (another process may rebuild).
 POINTER_TTL = 1.0
 #: The manifest layout this code writes; a manifest without it is an older index, rebuilt from scratch.
@@ -60,7 +67,8 @@ class Generation:
     """One published build: its manifest and its collections as that build sees them."""
 
     number: int
-    manifest: dict[str, Any]
+    manifest: dict[str, Any]  # the pointer: generation, pairs (records and live passages), fingerprint
+    documents: Documents  # source -> entry (born, digest, title, ...), loaded on first use
     passages: View
     sentences: View
 
@@ -77,6 +85,7 @@ class Store:
         self._read_at = 0.0
         self._current: Generation | None = None
         self._pairs: dict[int, tuple[Any, Any]] = {}
+        self._meta_collection: Any = None
         self._lock = threading.RLock()
 
     # --- the client and its folder ---------------------------------------------------------------
@@ -142,7 +151,7 @@ class Store:
                     SharedSystemClient._identifier_to_system.pop(ident, None)
                     SharedSystemClient._identifier_to_refcount.pop(ident, None)
             self._client, self._system, self._db_id = None, None, None
-            self._current, self._pairs = None, {}
+            self._current, self._pairs, self._meta_collection = None, {}, None
 
     def reopen(self) -> None:
         """Open the index anew on next use: another process moved a damaged one aside and rebuilt it,
@@ -203,7 +212,16 @@ class Store:
         return Guarded(collection, self._call)
 
     def _meta(self) -> Any:
-        return self._collection(f"{self.prefix}-meta", create=True)
+        with self._lock:
+            if self._meta_collection is None:
+                collection = self._call(
+                    self.client.get_or_create_collection,
+                    f"{self.prefix}-meta",
+                    embedding_function=None,
+                    configuration=_META_CONFIGURATION,
+                )
+                self._meta_collection = Guarded(collection, self._call)
+            return self._meta_collection
 
     def _name(self, base: int, kind: str) -> str:
         return f"{self.prefix}-g{base}-{kind}"
@@ -234,20 +252,27 @@ class Store:
                 return None
             number = int(manifest["generation"])
             if self._current is None or self._current.number != number:
-                docs = manifest["documents"]
-                stats = {int(n): v for n, v in manifest["pairs"].items()}
-                pairs = {n: self.pair(n) for n in stats}
-                live: dict[int, int] = {}
-                for d in docs.values():
-                    live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
-                stale = {n: v["passages"] - live.get(n, 0) for n, v in stats.items()}
-                self._current = Generation(
-                    number,
-                    manifest,
-                    View({n: p for n, (p, _) in pairs.items()}, "passages", docs, stale),
-                    View({n: q for n, (_, q) in pairs.items()}, "sentences", docs),
-                )
+                self._current = self._generation(number, manifest)
             return self._current
+
+    def _generation(self, number: int, manifest: dict[str, Any]) -> Generation:
+        inline = manifest.pop("documents", None)  # a pointer an earlier version wrote holds them
+        documents = Documents((lambda: inline) if inline is not None else (lambda: self._documents(number)))
+        stats = {int(n): v for n, v in manifest["pairs"].items()}
+        if not all("live" in v for v in stats.values()):  # an earlier version's pointer
+            live: dict[int, int] = {}
+            for d in documents.values():
+                live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+            stats = {n: v | {"live": live.get(n, 0)} for n, v in stats.items()}
+        stale = {n: v["passages"] - v["live"] for n, v in stats.items()}
+        pairs = {n: self.pair(n) for n in stats}
+        return Generation(
+            number,
+            manifest,
+            documents,
+            View({n: p for n, (p, _) in pairs.items()}, "passages", documents, stale),
+            View({n: q for n, (_, q) in pairs.items()}, "sentences", documents),
+        )
 
     def require(self) -> Generation:
         """The current generation, or IndexMissingError."""
@@ -277,14 +302,33 @@ class Store:
                 with contextlib.suppress(Exception):
                     self.client.delete_collection(self._name(number, kind))
 
+    def _documents(self, number: int) -> dict[str, dict[str, Any]]:
+        """Generation ``number``'s documents (read once per generation, and only by those who list them)."""
+        record = self._meta().get(ids=[_DOCUMENTS_ID.format(number)], include=["documents"])
+        if not record["ids"]:  # two newer builds published since this generation was read
+            raise IndexBusyError(self.settings.index_dir / ".build.lock")
+        return json.loads(record["documents"][0])
+
     def publish_manifest(self, manifest: dict[str, Any]) -> None:
-        """Point readers at ``manifest``'s generation: one atomic upsert of the pointer record."""
-        manifest = manifest | {"layout": LAYOUT}
-        self._call(
-            self._meta().upsert, ids=[_POINTER_ID], documents=[json.dumps(manifest)], embeddings=[[1.0]]
-        )
+        """Point readers at ``manifest``'s generation: its documents' record first, then one atomic
+        upsert of the pointer record; the documents of generations before the previous one go."""
+        number = int(manifest["generation"])
+        pointer = {k: v for k, v in manifest.items() if k != "documents"} | {"layout": LAYOUT}
+        meta = self._meta()
+        hnsw = (getattr(meta, "configuration", None) or {}).get("hnsw") or {}
+        if hnsw.get("sync_threshold") != 2:  # made by an older version: purge its log from now on
+            with contextlib.suppress(Exception):
+                meta.modify(configuration={"hnsw": {"batch_size": 2, "sync_threshold": 2}})
+        mine = _DOCUMENTS_ID.format(number)
+        meta.upsert(ids=[mine], documents=[json.dumps(manifest["documents"])], embeddings=[[1.0]])
+        meta.upsert(ids=[_POINTER_ID], documents=[json.dumps(pointer)], embeddings=[[1.0]])
         with self._lock:
             self._read_at = 0.0
+        kept = {mine, _DOCUMENTS_ID.format(manifest.get("previous", number))}
+        with contextlib.suppress(Exception):  # the next publish tries again
+            old = [i for i in meta.get(include=[])["ids"] if i.startswith("documents-") and i not in kept]
+            if old:
+                meta.delete(ids=old)
 
     def move_aside(self) -> Path:
         """Move a damaged embedded index's files into a sibling ``<index>.damaged-<time>/`` folder.

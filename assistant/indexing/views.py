@@ -2,18 +2,60 @@
 
 Each build writes its new and changed documents into a pair of collections of its own, named by
 its generation number, and never changes it after publishing (a Chroma reader in another process
-caches a collection's vectors, so a collection must not change under it). A generation's manifest
-says which generation wrote each live document (``born``); :class:`View` reads each document from
+caches a collection's vectors, so a collection must not change under it). A generation's documents
+say which generation wrote each live document (``born``); :class:`View` reads each document from
 that pair only, so older versions of a document, still stored in older pairs, are never seen.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 _PAGE = 1000  # ids per Chroma get call
+
+
+class Documents(Mapping[str, dict[str, Any]]):
+    """A generation's documents (source -> manifest entry), read from the store on first use.
+
+    Answering needs only which pair holds a document (``born``): once the generation's lexical file
+    is open (``answer_born_from``), that comes from its catalog by source, so a process that only
+    answers never loads a list that grows with the corpus. Builds and listings load it whole.
+    """
+
+    def __init__(self, load: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        self._load = load
+        self._all: dict[str, dict[str, Any]] | None = None
+        self._born_of: Callable[[str], int | None] | None = None
+        self._lock = threading.Lock()
+
+    def _entries(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            if self._all is None:
+                self._all = self._load()
+            return self._all
+
+    def answer_born_from(self, lookup: Callable[[str], int | None]) -> None:
+        """Look ``born`` up with ``lookup`` (the lexical file's catalog) instead of loading the list."""
+        self._born_of = lookup
+
+    def born(self, source: str) -> int | None:
+        """The generation whose collection pair holds ``source``'s records; None if not live."""
+        if self._born_of is not None and self._all is None:
+            return self._born_of(source)
+        entry = self._entries().get(source)
+        return None if entry is None else int(entry["born"])
+
+    def __getitem__(self, source: str) -> dict[str, Any]:
+        return self._entries()[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __len__(self) -> int:
+        return len(self._entries())
 
 
 class View:
@@ -27,7 +69,7 @@ class View:
         self,
         pairs: dict[int, Any],
         kind: str,
-        documents: dict[str, dict[str, Any]],
+        documents: Documents,
         stale: dict[int, int] | None = None,
     ) -> None:
         self.pairs = pairs  # generation that wrote the pair -> that pair's collection of this kind
@@ -38,8 +80,7 @@ class View:
         self._ids: list[str] | None = None
 
     def _born(self, record_id: str) -> int | None:
-        entry = self.documents.get(record_id.rsplit("::", self._parts)[0])
-        return None if entry is None else int(entry["born"])
+        return self.documents.born(record_id.rsplit("::", self._parts)[0])
 
     def visible(self, record_id: str, pair: int) -> bool:
         """True when the record of that id stored in ``pair`` is the version this generation sees."""
