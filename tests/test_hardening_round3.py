@@ -18,6 +18,7 @@ from test_lifecycle import PY, ROOT, THINGS, TOWNS, cli, story, write_docs
 
 from assistant import Settings, answer, build_index
 from assistant.errors import IndexDamagedError
+from assistant.indexing.build import indexed_documents
 
 # --- 1. a disk that fills during a build ---------------------------------------------------------
 
@@ -124,16 +125,21 @@ def one_page_pdf(content: bytes) -> bytes:
     return bytes(out)
 
 
-def test_a_pdf_that_takes_too_long_to_read_is_skipped_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("others", [1, 20], ids=["one worker", "two workers"])
+def test_a_pdf_that_takes_too_long_to_read_is_skipped_with_one_line(tmp_path: Path, others: int) -> None:
+    """Many files are parsed on two worker processes at once (worker.parse_all); the limit holds on both."""
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index", parse_seconds=1)
     # 200,000 separately placed words on one page: pypdf needs about 10 s for it on this machine.
     slow = one_page_pdf(b"BT /F1 12 Tf 72 700 Td " + b"(word) Tj 1 0 Td " * 200_000 + b"ET")
-    write_docs(settings.seeds_dir, {"a.txt": story(1), "slow.pdf": slow})
+    seeds = {f"a{i:02d}.txt": story(i) for i in range(others)}
+    write_docs(settings.seeds_dir, seeds | {"m-slow.pdf": slow})
     started = time.monotonic()
     report = build_index(settings)
     assert time.monotonic() - started < 60
-    assert report.added == 1
-    assert any(s.startswith("slow.pdf:") and "took longer than 1 s" in s for s in report.skipped), report
+    assert report.added == others
+    assert any(s.startswith("m-slow.pdf:") and "took longer than 1 s" in s for s in report.skipped), report
+    titles = {d.source: d.title for d in indexed_documents(settings)}
+    assert titles == {name: text.splitlines()[0] for name, text in seeds.items()}  # each its own parse
     # The worker was replaced: the next file parses as usual.
     write_docs(settings.seeds_dir, {"b.txt": story(2)})
     assert build_index(settings).added == 1

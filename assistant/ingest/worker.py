@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from assistant.ingest.cleaning import SeedDocument
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Parse results kept for reuse (an upload's check, then its build).
 _KEEP = 16
+#: From this many files on, a build parses on two worker processes (parse_all).
+_PARALLEL_FROM = 16
 
 
 #: How long a new worker may take to import its parsers (not counted against any file).
@@ -170,6 +173,49 @@ def remember(items: list[tuple[tuple[str, str], SeedDocument | SeedProblem]]) ->
 def parse_limited(raw: RawSeed, seconds: float) -> SeedDocument | SeedProblem:
     """Parse a seed's bytes in the shared worker process, within ``seconds``."""
     return _WORKER.parse(raw, seconds)
+
+
+def parse_all(raws: Sequence[RawSeed], seconds: float) -> list[SeedDocument | SeedProblem]:
+    """Parse many seeds, in order, on two worker processes at once (a build's second core).
+
+    The shared worker takes one file, a helper started for this call the next, each from one queue;
+    the helper is stopped at the end. A handful of files is not worth the helper's start-up.
+    """
+    if len(raws) < _PARALLEL_FROM:
+        return [_WORKER.parse(raw, seconds) for raw in raws]
+    results: list[SeedDocument | SeedProblem | None] = [None] * len(raws)
+    todo = iter(range(len(raws)))
+    lock = threading.Lock()
+    helper = ParseWorker()
+    failed: list[BaseException] = []
+
+    def drain(worker: ParseWorker) -> None:
+        while True:
+            with lock:
+                i = None if failed else next(todo, None)
+            if i is None:
+                return
+            try:
+                results[i] = worker.parse(raws[i], seconds)
+            except BaseException as exc:  # the other side stops too, and the caller sees it
+                failed.append(exc)
+                raise
+
+    def drain_quietly(worker: ParseWorker) -> None:
+        with contextlib.suppress(BaseException):  # recorded in ``failed``, raised by the caller's side
+            drain(worker)
+
+    second = threading.Thread(target=drain_quietly, args=(helper,), name="parse-helper", daemon=True)
+    second.start()
+    try:
+        drain(_WORKER)
+    finally:
+        second.join()
+        with helper._lock:
+            helper._stop()
+    if failed:
+        raise failed[0]
+    return [r for r in results if r is not None]
 
 
 if __name__ == "__main__":
