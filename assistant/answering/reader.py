@@ -217,6 +217,7 @@ class Reader:
         self.precision = resolve_precision(precision)
         self._loaded: tuple[Any, Any, Layout] | None = None
         self._lock = threading.Lock()
+        self._tokenizing = threading.Lock()
 
     def _model(self) -> tuple[Any, Any, Layout]:
         with self._lock:
@@ -240,7 +241,8 @@ class Reader:
             return []
         net, tokenizer, layout = self._model()
         texts = [question, history, *(t for c in candidates for t in c)]
-        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        with self._tokenizing:  # a fast tokenizer called from two threads at once fails (see embedding.py)
+            enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
         ids, offs = enc["input_ids"], enc["offset_mapping"]
         pairs = []
         for n in range(len(candidates)):

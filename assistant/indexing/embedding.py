@@ -37,7 +37,7 @@ BF16_MIN_BATCH = 16
 class Embedder:
     """A sentence-transformers model, loaded on first use and then shared by the index and retrieval.
 
-    Thread-safe: the lock keeps two threads from loading it twice; encoding itself needs no lock.
+    Thread-safe: the lock keeps two threads from loading it twice; tokenizing is serialised (_load).
     ``precision`` is the Settings field of that name (auto: bf16 where the CPU has it natively).
     """
 
@@ -92,11 +92,22 @@ def _load(name: str) -> SentenceTransformer:
 
     hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI answer
     try:
-        return SentenceTransformer(resolve_model(name), device="cpu")
+        model = SentenceTransformer(resolve_model(name), device="cpu")
     except ModelLoadError:
         raise
     except Exception as exc:  # a missing folder, an unknown hub name offline, a broken file
         raise ModelLoadError(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    # A fast tokenizer is set up for padding on every call, and two threads encoding at once break
+    # each other's batches ("Unable to create tensor", "Already borrowed": transformers#47085,
+    # tokenizers#537). Tokenizing is serialised; the network still runs in parallel.
+    preprocess, lock = model.preprocess, threading.Lock()
+
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return preprocess(*args, **kwargs)
+
+    model.preprocess = serialised
+    return model
 
 
 def shared_embedder(name: str, precision: str = "auto") -> Embedder:
