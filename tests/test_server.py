@@ -88,9 +88,14 @@ def test_a_server_lost_mid_session_gives_the_clear_error_then_recovers(tmp_path)
 
         srv.stop()  # SIGKILL: the server vanishes between two questions
         where = f"127.0.0.1:{srv.port}"
-        with pytest.raises(ChromaUnreachableError, match=where):
-            answer(QUESTIONS[1], settings=settings)
-        time.sleep(1.1)  # and once the reader looks at the pointer again
+        # While the pointer it read is fresh (1 s), a small index is answered from this client's own
+        # files (its lexical file, and the pair's vectors searched exactly): the same answer, no server.
+        # A slower machine may already have to read the pointer again: then the clear error.
+        try:
+            assert citations(answer(QUESTIONS[1], settings=settings)) == citations(before)
+        except ChromaUnreachableError as exc:
+            assert where in str(exc)
+        time.sleep(1.1)  # once the reader looks at the pointer again: the clear error
         with pytest.raises(ChromaUnreachableError, match=where):
             answer(QUESTIONS[1], settings=settings)
         with pytest.raises(ChromaUnreachableError, match=where):

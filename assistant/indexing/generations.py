@@ -40,7 +40,7 @@ class Batch:
     previous: Generation | None
     passages: Any
     sentences: Any
-    #: The pair's sentence vectors, also kept in a file of their own (vectors.py).
+    #: The pair's vectors, also kept in a file of their own (vectors.py).
     vectors: VectorWriter | None = None
     written: tuple[int, int] = (0, 0)  # passages, sentences
 
@@ -52,8 +52,8 @@ class Batch:
         collection.add(
             ids=ids, embeddings=embeddings, metadatas=[m | {"born": self.number} for m in metadatas], **kw
         )
-        if kind == "sentences" and self.vectors is not None:
-            self.vectors.add(ids, embeddings)
+        if self.vectors is not None:
+            self.vectors.add(ids, embeddings, kind)
         p, s = self.written
         self.written = (p + len(ids), s) if kind == "passages" else (p, s + len(ids))
 

@@ -71,6 +71,7 @@ class View:
         kind: str,
         documents: Documents,
         stale: dict[int, int] | None = None,
+        exact: Callable[[int], tuple[list[str], Any] | None] | None = None,
     ) -> None:
         self.pairs = pairs  # generation that wrote the pair -> that pair's collection of this kind
         self.kind = kind
@@ -78,6 +79,10 @@ class View:
         self.stale = stale or {}  # records of other versions still stored in each pair (skipped)
         self._parts = 2 if kind == "sentences" else 1  # "::ordinal" (and "::n") after the source
         self._ids: list[str] | None = None
+        #: A small pair's passage ids and vectors, searched exactly instead of through Chroma (None:
+        #: ask Chroma). Chroma's cache keeps every HNSW index it loads, so a reader that loaded each
+        #: build's small pair grew with every rebuild.
+        self.exact = exact
 
     def _born(self, record_id: str) -> int | None:
         return self.documents.born(record_id.rsplit("::", self._parts)[0])
@@ -154,7 +159,9 @@ class View:
             found: list[tuple[float, str, dict[str, Any]]] = []
             for born, collection in self.pairs.items():
                 n = n_results + self.stale.get(born, 0) + 8
-                page = collection.query(query_embeddings=[vector], n_results=n, include=asked, where=where)
+                page = self._exact_query(born, vector, n, asked, where) or collection.query(
+                    query_embeddings=[vector], n_results=n, include=asked, where=where
+                )
                 for pos, record_id in enumerate(page["ids"][0]):
                     if self.visible(record_id, born):
                         row = {key: page[key][0][pos] for key in asked}
@@ -164,6 +171,39 @@ class View:
             for key in include:
                 out[key].append([row[key] for _, _, row in best])
         return out
+
+    def _exact_query(
+        self, born: int, vector: Any, n: int, include: list[str], where: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Chroma's answer for a small pair, computed from its file: cosine distances of every
+        passage (None: ask Chroma, for a pair without a file, a large one, or another filter)."""
+        import numpy as np
+
+        sources = _sources(where)
+        if self.exact is None or set(include) != {"distances"} or (where is not None and sources is None):
+            return None
+        found = self.exact(born)
+        if found is None:
+            return None
+        ids, matrix = found
+        distances = 1.0 - matrix @ np.asarray(vector, dtype=np.float32)
+        if sources is not None:
+            keep = np.fromiter((i.rsplit("::", 1)[0] in sources for i in ids), dtype=bool, count=len(ids))
+            distances = np.where(keep, distances, np.inf)
+        best = [int(i) for i in np.argsort(distances, kind="stable")[:n] if np.isfinite(distances[i])]
+        return {"ids": [[ids[i] for i in best]], "distances": [[float(distances[i]) for i in best]]}
+
+
+def _sources(where: dict[str, Any] | None) -> set[str] | None:
+    """The sources a ``where`` filter on ``source`` allows (None: no filter, or another kind)."""
+    if not where or set(where) != {"source"}:
+        return None
+    value = where["source"]
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict) and set(value) == {"$in"}:
+        return set(value["$in"])
+    return None
 
 
 def _rows(page: dict[str, Any], include: list[str]) -> dict[str, dict[str, Any]]:
