@@ -19,13 +19,12 @@ from typing import Any
 
 from assistant.indexing import lexicon
 from assistant.indexing.disk import remove_orphan_folders, vacuum_if_sparse
-from assistant.indexing.store import Generation, Store
+from assistant.indexing.store import MAX_PAIRS, Generation, Store
 from assistant.indexing.vectors import VectorWriter, remove_vectors, vectors_file
+from assistant.indexing.views import live_passages
 
 log = logging.getLogger(__name__)
 
-#: Collection pairs a generation may span (every query asks each).
-MAX_PAIRS = 4
 #: A pair whose live records fall below this share of what it holds is merged into the next build.
 MIN_LIVE_SHARE = 0.5
 #: A pair this many times smaller than the largest one is merged into the next build.
@@ -134,9 +133,7 @@ def publish(store: Store, batch: Batch, manifest: dict[str, Any]) -> None:
     previous = batch.previous
     held = {int(n): v for n, v in (previous.manifest["pairs"].items() if previous else [])}
     held[batch.number] = {"passages": batch.written[0], "sentences": batch.written[1]}
-    live: dict[int, int] = {}  # passages each pair holds for this generation (the rest are stale)
-    for d in manifest["documents"].values():
-        live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+    live = live_passages(manifest["documents"])  # what each pair holds for it (the rest are stale)
     pairs = {str(n): {**v, "live": live[n]} for n, v in held.items() if n in live}
     previous_pairs = sorted(int(n) for n in previous.manifest["pairs"]) if previous else []
     if batch.vectors is not None:

@@ -22,7 +22,7 @@ from assistant.errors import IndexBusyError, IndexMissingError
 from assistant.indexing.chroma_client import ChromaClient
 from assistant.indexing.store_guard import Guarded, describe
 from assistant.indexing.vectors import EXACT_MAX, exact_passages
-from assistant.indexing.views import Documents, View
+from assistant.indexing.views import Documents, View, live_passages
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ _DOCUMENTS_ID = "documents-{}"
 _META_CONFIGURATION = {"hnsw": {"space": "cosine", "batch_size": 2, "sync_threshold": 2}}
 #: How long a reader trusts the pointer it read before looking again (another process may rebuild).
 POINTER_TTL = 1.0
-#: Small pairs kept searched exactly in memory: those of the current and the previous generation.
-MAX_PAIRS_READ = 4
+#: Collection pairs a generation may span (every query asks each; generations.py keeps to it).
+MAX_PAIRS = 4
 #: The manifest layout this code writes; a manifest without it is an older index, rebuilt from scratch.
 LAYOUT = 3
 
@@ -68,14 +68,16 @@ class Store(ChromaClient):
     def _forgotten(self) -> None:
         self._current, self._pairs, self._meta_collection, self._exact_pairs = None, {}, None, {}
 
-    def _collection(self, name: str, create: bool = False) -> Any:
+    def _collection(
+        self, name: str, create: bool = False, configuration: dict[str, Any] | None = None
+    ) -> Any:
         client = self.client
         if create:
             collection = self._call(
                 client.get_or_create_collection,
                 name,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration=configuration or {"hnsw": {"space": "cosine"}},
             )
         else:
             collection = self._call(client.get_collection, name, embedding_function=None)
@@ -85,13 +87,8 @@ class Store(ChromaClient):
     def _meta(self) -> Any:
         with self._lock:
             if self._meta_collection is None:
-                collection = self._call(
-                    self.client.get_or_create_collection,
-                    f"{self.prefix}-meta",
-                    embedding_function=None,
-                    configuration=_META_CONFIGURATION,
-                )
-                self._meta_collection = Guarded(collection, self._call)
+                name = f"{self.prefix}-meta"
+                self._meta_collection = self._collection(name, create=True, configuration=_META_CONFIGURATION)
             return self._meta_collection
 
     def _name(self, base: int, kind: str) -> str:
@@ -131,9 +128,7 @@ class Store(ChromaClient):
         documents = Documents((lambda: inline) if inline is not None else (lambda: self._documents(number)))
         stats = {int(n): v for n, v in manifest["pairs"].items()}
         if not all("live" in v for v in stats.values()):  # an earlier version's pointer
-            live: dict[int, int] = {}
-            for d in documents.values():
-                live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+            live = live_passages(documents)
             stats = {n: v | {"live": live.get(n, 0)} for n, v in stats.items()}
         stale = {n: v["passages"] - v["live"] for n, v in stats.items()}
         pairs = {n: self.pair(n) for n in stats}
@@ -157,7 +152,9 @@ class Store(ChromaClient):
         with self._lock:
             if pair not in self._exact_pairs:
                 self._exact_pairs[pair] = exact_passages(self.settings.index_dir, pair)
-                for old in sorted(self._exact_pairs)[: -2 * MAX_PAIRS_READ]:  # pairs long dropped
+                for old in sorted(self._exact_pairs)[
+                    : -2 * MAX_PAIRS
+                ]:  # beyond this and the previous generation
                     self._exact_pairs.pop(old)
             return self._exact_pairs[pair]
 

@@ -58,6 +58,14 @@ class Documents(Mapping[str, dict[str, Any]]):
         return len(self._entries())
 
 
+def live_passages(documents: Mapping[str, Mapping[str, Any]]) -> dict[int, int]:
+    """How many passages each collection pair holds for these documents (pair -> count)."""
+    live: dict[int, int] = {}
+    for d in documents.values():
+        live[int(d["born"])] = live.get(int(d["born"]), 0) + d["passages"]
+    return live
+
+
 class View:
     """Read access to a generation's passages or sentences, as if they were one collection.
 
