@@ -55,10 +55,10 @@ class Settings(BaseSettings):
         "or answerer.json with the reader off).",
     )
     reader: bool = Field(
-        False,
-        description="Let the trained reader (assistant/answering/reader.safetensors) read the best sentences "
-        "to rank them, find the direct answer and decide abstention (ASSISTANT_READER=on). Opt-in for now: "
-        "better on held-out SQuAD and news pages, worse on the seed article (docs/quality.md).",
+        True,
+        description="The trained reader (assistant/answering/reader.safetensors) reads the best sentences "
+        "to rank them, find the direct answer and decide abstention. ASSISTANT_READER=off answers with the "
+        "fitted scorer alone (answerer.json): faster, fewer direct answers (docs/reader.md).",
     )
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted; longer ones get a clear error."

@@ -62,6 +62,12 @@ class Query:
     history: str = ""
 
 
+#: A follow-up leaves the conversation's documents only for an answer more likely right than wrong: the
+#: question was about what was just discussed, so a passable match elsewhere is more often another
+#: story's sentence than the answer (the answerer's own threshold is set for questions asked afresh).
+WIDENED_MIN = 0.5
+
+
 def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings: Settings) -> Runnable:
     """The chain ``condense | retrieve | respond``: a Turn in, an Answer out."""
 
@@ -81,7 +87,7 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
             # ("And the price?" may be in another).
             wider = searcher.retrieve(evidence.question, evidence.query, history=evidence.history)
             retry = respond_to(wider, chat_model, settings)
-            if not retry.abstained:
+            if not retry.abstained and (retry.confidence is None or retry.confidence >= WIDENED_MIN):
                 return dataclasses.replace(retry, focus=wider.focus)
         return dataclasses.replace(answer, focus=evidence.focus)
 

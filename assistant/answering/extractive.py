@@ -23,7 +23,7 @@ from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate, candidates
 from assistant.answering.reader import shared_reader
 from assistant.answering.rerank import confidence_row as read_confidence_row
-from assistant.answering.rerank import load_rerank, read, rerank
+from assistant.answering.rerank import load_rerank, read, readable_candidates, rerank
 from assistant.answering.scorer import Parameters, load_parameters, sigmoid
 from assistant.answering.short_answer import short_answer
 from assistant.ingest.lexical import stopword_only
@@ -273,9 +273,11 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
     question, n_sources = evidence.question, evidence.documents
     fitted = load_rerank()
     reader = shared_reader(precision=settings.precision)
+    ranked = readable_candidates(question, ranked)
     readings = read(question, ranked, reader, fitted.candidates, evidence.history)
-    reranked = rerank(ranked[: len(readings)], readings, fitted.sentence)
-    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked)))
+    top = ranked[: len(readings)]
+    reranked = rerank(top, readings, fitted.sentence)
+    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, top, reranked)))
     threshold = fitted.min_confidence if settings.min_confidence is None else settings.min_confidence
     best, reading = reranked[0]
     if sure < threshold:

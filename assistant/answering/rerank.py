@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.answering.about import asks_about_document
 from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate
 from assistant.answering.reader import Reader, Reading
@@ -40,6 +41,8 @@ CONFIDENCE_FEATURES = (
     "answers",  # the best sentence's reader "answers" log-odds
     "span",  # ... and its span margin
     "lacks_figure",  # the question asks for a figure or a date the best sentence does not hold
+    "first_best",  # the scorer's own best log-odds among the read sentences (its view of the answer)
+    "agrees",  # 1 when the re-ranked best is the scorer's best too
 )
 #: Kinds of answer whose absence from the best sentence is a sure sign it does not answer.
 FIGURES = ("money", "number", "date")
@@ -69,13 +72,23 @@ def load_rerank(path: Path = PARAMETERS) -> RerankParameters:
             float(data["min_confidence"]),
             float(data["span_min"]),
         ),
-        ".venv/bin/python -m training.fit_rerank (or leave ASSISTANT_READER off)",
+        ".venv/bin/python -m training.fit_rerank (or set ASSISTANT_READER=off)",
     )
 
 
 def before(c: Candidate, sentences: int = 1) -> str:
     """The ``sentences`` before ``c`` in its passage: the context the reader was trained with."""
     return " ".join(c.hit.sentence_text(k) for k in range(max(0, c.index - sentences), c.index))
+
+
+def readable_candidates(question: str, ranked: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates the reader reads: not the headline or the dateline, unless the question asks about
+    the document itself. They say what the document is and when; read as answers they quote a date for
+    "Over what period?" or a headline for "What's the title of his article?" (issue #32: answers quote
+    what bears on the question). Questions about the document are answered from them in about.py."""
+    if asks_about_document(question):
+        return list(ranked)
+    return [c for c in ranked if c.hit.kind != "header"] or list(ranked)
 
 
 def read(
@@ -116,14 +129,20 @@ def lacks_figure(question: str, text: str) -> bool:
     return kind in FIGURES and not typed_spans(kind, text, question)
 
 
-def confidence_row(question: str, reranked: Sequence[tuple[Candidate, Reading]]) -> tuple[float, ...]:
-    """The CONFIDENCE_FEATURES of a re-ranked list (best first)."""
+def confidence_row(
+    question: str, top: Sequence[Candidate], reranked: Sequence[tuple[Candidate, Reading]]
+) -> tuple[float, ...]:
+    """The CONFIDENCE_FEATURES of a re-ranked list (best first); ``top``: the read candidates in the
+    scorer's order, with its log-odds."""
     best, reading = reranked[0]
     second = reranked[1][0].score if len(reranked) > 1 else best.score
+    first = max(top, key=lambda c: c.score)
     return (
         best.score,
         best.score - second,
         reading.answers,
         reading.span,
         float(lacks_figure(question, best.text)),
+        first.score,
+        float(first.hit is best.hit and first.index == best.index),
     )
