@@ -222,6 +222,24 @@ def test_an_answer_is_not_padded_with_the_headline_or_the_date(make_settings) ->
     assert "March 2, 2022" in answer("When was it published?", settings=settings).text
 
 
+def test_the_dateline_is_not_read_as_the_answer_to_a_question_about_the_news(make_settings) -> None:
+    """A question for a date or a period the story never gives is not answered with the dateline or
+    the headline (they answer questions about the document: "When was it published?")."""
+    settings = make_settings(
+        {
+            "library.txt": "Riverside Library Reopens After Flood Repairs\n\nMarch 2, 2022\n\n"
+            "The Riverside library reopened on Monday after flood repairs that cost $2.3 million. "
+            "The ground floor was rebuilt with a new children's room.\n",
+        }
+    )
+    for question in ("Over what period will the bond be repaid?", "When will the second floor reopen?"):
+        reply = answer(question, settings=settings)
+        quotes = [c.quote for c in reply.citations]
+        assert "March 2, 2022" not in quotes and "March 2, 2022" not in reply.text, (question, reply.text)
+        assert "Riverside Library Reopens After Flood Repairs" not in quotes, (question, quotes)
+    assert "March 2, 2022" in answer("What date is on the article?", settings=settings).text
+
+
 def test_an_answer_quotes_one_story_not_another_storys_lines_beside_it(make_settings) -> None:
     settings = make_settings(
         {
