@@ -22,8 +22,11 @@ from bench import common
 from bench.common import ms, p50, p95, ratio
 from bench.report import Section, Target
 
+#: The fitted scorer alone (ASSISTANT_READER=off): warm p50 over the question's fp32 embedding.
 ARTICLE_TARGET = 1.5
 SCALE_TARGET = 2.0
+#: With the reader (the default; issue #32): where bf16 runs, and where it does not.
+READER_TARGET = {"bf16": 4.0, "fp32": 8.0}
 COLD_TARGET = 1.3
 
 _BARE = (
@@ -235,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> Section:
         f"AMX or AVX512-BF16) for the reader (it is {'on' if article.reader else 'off'}) and for embedding "
         f"batches of {BF16_MIN_BATCH} texts or more; a question's embedding runs in fp32 either way."
     )
+    article_target = READER_TARGET[path] if article.reader else ARTICLE_TARGET
+    scale_target = READER_TARGET[path] if article.reader else SCALE_TARGET
     build_index(article, progress=False)
     a_questions = common.ARTICLE_QUESTIONS[: max(1, min(args.questions, len(common.ARTICLE_QUESTIONS)))]
     a = warm_latency(article, a_questions, args.article_rounds)
@@ -275,8 +280,8 @@ def main(argv: Sequence[str] | None = None) -> Section:
         Target(
             "1. warm answer p50 / encode p50 (article)",
             ratio(a["ratio_p50"]),
-            f"<= {ARTICLE_TARGET}x",
-            a["ratio_p50"] <= ARTICLE_TARGET,
+            f"<= {article_target}x",
+            a["ratio_p50"] <= article_target,
             f"{ms(a['answer_p50'])} vs {ms(a['encode_p50'])} (p95 {ms(a['answer_p95'])})",
         )
     )
@@ -284,8 +289,9 @@ def main(argv: Sequence[str] | None = None) -> Section:
         Target(
             f"2. warm answer / encode p50 at scale ({len(rows)} docs), p50 and p95",
             f"{ratio(b['ratio_p50'])} / {ratio(b['ratio_p95'])}",
-            f"<= {SCALE_TARGET}x",
-            b["ratio_p50"] <= SCALE_TARGET and b["ratio_p95"] <= SCALE_TARGET,
+            f"<= {scale_target}x",
+            # The reader's target (#32) is on p50; the scorer's (#9) held p95 to it as well.
+            b["ratio_p50"] <= scale_target and (article.reader or b["ratio_p95"] <= scale_target),
             f"p50 {ms(b['answer_p50'])}, p95 {ms(b['answer_p95'])} vs {ms(b['encode_p50'])}",
         )
     )

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.reader import FIGURES, WEIGHTS, Layout, digest_path
+from assistant.answering.reader import FIGURES, WEIGHTS, digest_path
+from assistant.answering.reader_input import Layout
 
 
 def export(

@@ -136,18 +136,20 @@ def hit(text: str, answers: tuple[str, ...]) -> bool:
     return any(contains_answer(text, a) for a in answers)
 
 
-def fit_some(x: np.ndarray, y: np.ndarray, keep: tuple[str, ...]) -> Logistic:
-    """The blend over ``keep`` only (the other SENTENCE_FEATURES get no weight): for ablations."""
-    cols = [SENTENCE_FEATURES.index(name) for name in keep]
-    part = fit(x[:, cols], y, keep)
-    coef, mean, scale = (
-        [0.0] * len(SENTENCE_FEATURES),
-        [0.0] * len(SENTENCE_FEATURES),
-        [1.0] * len(SENTENCE_FEATURES),
-    )
+def fit_some(
+    x: np.ndarray,
+    y: np.ndarray,
+    keep: tuple[str, ...],
+    names: tuple[str, ...] = SENTENCE_FEATURES,
+    weight: np.ndarray | None = None,
+) -> Logistic:
+    """A logistic over ``keep`` only (the other ``names`` get no weight): for ablations."""
+    cols = [names.index(name) for name in keep]
+    part = fit(x[:, cols], y, keep, weight)
+    coef, mean, scale = [0.0] * len(names), [0.0] * len(names), [1.0] * len(names)
     for c, k in enumerate(cols):
         coef[k], mean[k], scale[k] = part.coef[c], part.mean[c], part.scale[c]
-    return Logistic(SENTENCE_FEATURES, tuple(mean), tuple(scale), tuple(coef), part.intercept)
+    return Logistic(names, tuple(mean), tuple(scale), tuple(coef), part.intercept)
 
 
 def pick_threshold(conf: np.ndarray, answerable: np.ndarray, sources: list[np.ndarray]) -> float:
@@ -166,7 +168,13 @@ def pick_threshold(conf: np.ndarray, answerable: np.ndarray, sources: list[np.nd
     return best
 
 
-def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SENTENCE_FEATURES) -> dict:
+def evaluate(
+    items: list[Item],
+    n: int,
+    budget: int,
+    keep: tuple[str, ...] = SENTENCE_FEATURES,
+    conf_keep: tuple[str, ...] = CONFIDENCE_FEATURES,
+) -> dict:
     """Out-of-fold blend, confidence, threshold and span cut for the first ``n`` read candidates."""
     groups = sorted({it.group for it in items})
     top = [it.ranked[:n] for it in items]
@@ -215,7 +223,9 @@ def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SEN
     conf = np.zeros(len(items))
     for g in groups:
         test = group_of == g
-        model = fit(conf_x[~test], shown_hit[~test].astype(int), CONFIDENCE_FEATURES, weights[~test])
+        model = fit_some(
+            conf_x[~test], shown_hit[~test].astype(int), conf_keep, CONFIDENCE_FEATURES, weights[~test]
+        )
         conf[test] = [1 / (1 + np.exp(-model.logit(row))) for row in conf_x[test]]
     threshold = pick_threshold(conf, answerable, [kinds == kind for kind in KINDS])
     keep = conf >= threshold
@@ -304,6 +314,11 @@ def main() -> None:
     reader_only = evaluate(items, args.candidates[0], budget, ("answers", "span", "answers_gap"))
     print(f"--- {args.candidates[0]} candidates, the reader's heads alone (no first-stage score) ---")
     print(json.dumps(reader_only["figures"], indent=1))
+    # What the question-coverage features add to the confidence.
+    no_coverage = tuple(f for f in CONFIDENCE_FEATURES if f not in ("coverage", "word_coverage"))
+    without = evaluate(items, args.candidates[0], budget, conf_keep=no_coverage)
+    print(f"--- {args.candidates[0]} candidates, the confidence without the coverage features ---")
+    print(json.dumps(without["figures"], indent=1))
     n = args.candidates[0]
     r = results[n]
     sentence = fit(np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int), SENTENCE_FEATURES)
@@ -318,7 +333,7 @@ def main() -> None:
         "sentence": sentence.to_dict(),
         "confidence": confidence.to_dict(),
         "held_out": {f"{k} candidates": v["figures"] for k, v in results.items()}
-        | {"reader heads alone": reader_only["figures"]},
+        | {"reader heads alone": reader_only["figures"], "confidence without coverage": without["figures"]},
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     print(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.reader import best_span, collate
+from assistant.answering.reader_input import best_span, collate
 from assistant.environment import Precision, autocast
 from assistant.ingest.lexical import tokens
 from training.reader_pairs import Pair

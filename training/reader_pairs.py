@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answering.reader import FIRST_LAYOUT, MAX_SENTENCE, Encoded, Layout, encode
+from assistant.answering.reader_input import FIRST_LAYOUT, MAX_SENTENCE, Encoded, Layout, encode
 from training.squad import Lexical, Sent, article_sentences
 
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.reader import CONTEXT_LAYOUT, FIGURES, FIRST_LAYOUT, WEIGHTS, collate
+from assistant.answering.reader import FIGURES, WEIGHTS
+from assistant.answering.reader_input import CONTEXT_LAYOUT, FIRST_LAYOUT, collate
 from assistant.environment import autocast, resolve_precision
 from training import checkpoint
 from training.export import export

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answering.reader_input import Encoded, Layout, best_span, collate, content_pieces, encode
 from assistant.environment import autocast, offline, resolve_precision
 from assistant.errors import ReaderError
 from assistant.indexing.embedding import resolve_model
@@ -42,93 +43,6 @@ def digest_path(weights: Path) -> Path:
     return weights.with_suffix(".sha256")
 
 
-#: Token budgets (the same at training and answering time: the model only knows these shapes).
-MAX_QUESTION = 32
-MAX_TITLE = 12
-MAX_SENTENCE = 80
-#: The longest direct answer, in word pieces.
-MAX_SPAN = 24
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What a reader reads around the question and the sentence: part of the trained model."""
-
-    #: Word pieces of context before the candidate (the tail of the sentences before it).
-    before: int = 24
-    #: How many sentences before the candidate that context is drawn from.
-    context_sentences: int = 1
-    #: Word pieces of the previous question in a conversation (0: the reader reads no history).
-    history: int = 0
-
-    @classmethod
-    def from_metadata(cls, metadata: dict[str, str] | None) -> Layout:
-        """The layout a weights file was trained with (files without one are the first reader's)."""
-        meta = metadata or {}
-        return cls(
-            before=int(meta.get("before_tokens", 24)),
-            context_sentences=int(meta.get("context_sentences", 1)),
-            history=int(meta.get("history_tokens", 0)),
-        )
-
-    def metadata(self) -> dict[str, str]:
-        """This layout as safetensors metadata."""
-        return {
-            "before_tokens": str(self.before),
-            "context_sentences": str(self.context_sentences),
-            "history_tokens": str(self.history),
-        }
-
-
-#: The first reader (3 layers, one sentence of context) and the one trained with context and history.
-FIRST_LAYOUT = Layout()
-CONTEXT_LAYOUT = Layout(before=64, context_sentences=2, history=24)
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """One question-candidate pair as model input, and where the candidate's tokens are."""
-
-    ids: list[int]
-    types: list[int]
-    #: Index of the candidate sentence's first token in ``ids``, and its token count.
-    sentence_start: int
-    sentence_len: int
-    #: Character offsets of each candidate token inside the sentence text.
-    offsets: list[tuple[int, int]]
-
-
-def encode(
-    tokenizer: Any,
-    question: Sequence[int],
-    sentence: tuple[Sequence[int], Sequence[tuple[int, int]]],
-    before: Sequence[int] = (),
-    title: Sequence[int] = (),
-    history: Sequence[int] = (),
-    layout: Layout = FIRST_LAYOUT,
-) -> Encoded:
-    """Assemble one pair from pre-tokenized parts (word-piece ids without special tokens)."""
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    q = list(question[:MAX_QUESTION])
-    s_ids = list(sentence[0][:MAX_SENTENCE])
-    offsets = [tuple(o) for o in sentence[1][:MAX_SENTENCE]]
-    ids = [cls, *q, sep]
-    h = list(history[: layout.history]) if layout.history else []
-    if h:  # the conversation belongs to the question's side (segment 0)
-        ids += [*h, sep]
-    head = len(ids)
-    t = list(title[:MAX_TITLE])
-    if t:
-        ids += [*t, sep]
-    b = list(before[-layout.before :]) if before and layout.before else []
-    if b:
-        ids += [*b, sep]
-    start = len(ids)
-    ids += [*s_ids, sep]
-    types = [0] * head + [1] * (len(ids) - head)
-    return Encoded(ids, types, start, len(s_ids), offsets)  # type: ignore[arg-type]
-
-
 def build_net(model_dir: str) -> Any:
     """The reader network on top of the packaged MiniLM (weights of the top layers not yet loaded)."""
     from torch import nn
@@ -143,8 +57,13 @@ def build_net(model_dir: str) -> Any:
             self.span = nn.Linear(hidden, 2)
 
         def forward(
-            self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor, allowed: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            self,
+            ids: torch.Tensor,
+            mask: torch.Tensor,
+            types: torch.Tensor,
+            allowed: torch.Tensor,
+            with_hidden: bool = False,
+        ) -> tuple[torch.Tensor, ...]:
             hidden = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
@@ -153,46 +72,10 @@ def build_net(model_dir: str) -> Any:
             # Spans only inside the candidate sentence, or [CLS] for "not here".
             start = span[..., 0].masked_fill(~allowed, -1e4)
             end = span[..., 1].masked_fill(~allowed, -1e4)
-            return answer, start, end
+            return (answer, start, end, hidden) if with_hidden else (answer, start, end)
 
     encoder = BertModel.from_pretrained(model_dir, add_pooling_layer=False)
     return ReaderNet(encoder)
-
-
-def collate(batch: Sequence[Encoded]) -> dict[str, torch.Tensor]:
-    """Pad a batch of pairs to its longest; ``allowed`` marks [CLS] and the candidate's tokens."""
-    import torch
-
-    width = max(len(e.ids) for e in batch)
-    ids = torch.zeros((len(batch), width), dtype=torch.long)
-    types = torch.zeros_like(ids)
-    mask = torch.zeros_like(ids)
-    allowed = torch.zeros((len(batch), width), dtype=torch.bool)
-    for row, e in enumerate(batch):
-        n = len(e.ids)
-        ids[row, :n] = torch.tensor(e.ids)
-        types[row, :n] = torch.tensor(e.types)
-        mask[row, :n] = 1
-        allowed[row, 0] = True
-        allowed[row, e.sentence_start : e.sentence_start + e.sentence_len] = True
-    return {"ids": ids, "mask": mask, "types": types, "allowed": allowed}
-
-
-def best_span(start: Any, end: Any, e: Encoded) -> tuple[float, int, int]:
-    """The best answer span's score minus the no-answer ([CLS]) score, and its token range in the
-    sentence (at most MAX_SPAN pieces): one vectorised pass, as training, tests and answers share it."""
-    import numpy as np
-
-    start, end = np.asarray(start), np.asarray(end)
-    n = e.sentence_len
-    if n == 0:
-        return -1e4, 0, 0
-    s = start[e.sentence_start : e.sentence_start + n]
-    t = end[e.sentence_start : e.sentence_start + n]
-    i, j = np.indices((n, n))
-    grid = np.where((j >= i) & (j < i + MAX_SPAN), s[:, None] + t[None, :], -np.inf)
-    a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
-    return float(grid[a, b] - (start[0] + end[0])), int(a), int(b)
 
 
 @dataclass(frozen=True)
@@ -206,6 +89,13 @@ class Reading:
     #: The best span, as character offsets in the sentence.
     start: int
     end: int
+    #: How well the text read covers the question's least-covered content word: for each content word
+    #: piece of the question, its best cosine with the text's pieces (sentence, context and title);
+    #: the lowest of those. ``coverage`` compares the reader's last-layer vectors (in context),
+    #: ``word_coverage`` the model's word-piece embeddings (the words as written). Low: the text
+    #: never mentions something the question asks about ("Who manufactures ...?").
+    coverage: float = 1.0
+    word_coverage: float = 1.0
 
 
 class Reader:
@@ -240,6 +130,7 @@ class Reader:
         if not candidates:
             return []
         net, tokenizer, layout = self._model()
+        sep = tokenizer.sep_token_id
         texts = [question, history, *(t for c in candidates for t in c)]
         with self._tokenizing:  # a fast tokenizer called from two threads at once fails (see embedding.py)
             enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
@@ -249,14 +140,38 @@ class Reader:
             k = 2 + 3 * n
             sentence = (ids[k], offs[k])
             pairs.append(encode(tokenizer, ids[0], sentence, ids[k + 1], ids[k + 2], ids[1], layout))
+        batch = collate(pairs)
         with torch.inference_mode(), autocast(self.precision):
-            answers, start, end = net(**collate(pairs))
+            answers, start, end, hidden = net(**batch, with_hidden=True)
+        with torch.inference_mode():
+            words = net.encoder.embeddings.word_embeddings(batch["ids"])
+        asked = content_pieces(tokenizer, ids[0])
         out = []
         answers, starts, ends = answers.float(), start.float().numpy(), end.float().numpy()
         for n, (e, a) in enumerate(zip(pairs, answers.tolist(), strict=True)):
             margin, i, j = best_span(starts[n], ends[n], e)
-            out.append(Reading(float(a), margin, *_chars(e, i, j, len(candidates[n][0]))))
+            text = [k for k, (t, piece) in enumerate(zip(e.types, e.ids, strict=True)) if t and piece != sep]
+            out.append(
+                Reading(
+                    float(a),
+                    margin,
+                    *_chars(e, i, j, len(candidates[n][0])),
+                    coverage=covered(hidden[n], asked, text),
+                    word_coverage=covered(words[n], asked, text),
+                )
+            )
         return out
+
+
+def covered(vectors: Any, asked: Sequence[int], text: Sequence[int]) -> float:
+    """The lowest, over the ``asked`` positions, of each one's best cosine with the ``text`` positions
+    (1.0 when the question has no content word or there is no text)."""
+    import torch
+
+    if not asked or not text:
+        return 1.0
+    v = torch.nn.functional.normalize(vectors.float(), dim=-1)
+    return float((v[list(asked)] @ v[list(text)].T).max(dim=1).values.min())
 
 
 def _chars(e: Encoded, i: int, j: int, length: int) -> tuple[int, int]:

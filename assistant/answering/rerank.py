@@ -43,6 +43,8 @@ CONFIDENCE_FEATURES = (
     "lacks_figure",  # the question asks for a figure or a date the best sentence does not hold
     "first_best",  # the scorer's own best log-odds among the read sentences (its view of the answer)
     "agrees",  # 1 when the re-ranked best is the scorer's best too
+    "coverage",  # the best sentence's reading covers the question's least-covered word (in context)
+    "word_coverage",  # ... as written (word-piece embeddings)
 )
 #: Kinds of answer whose absence from the best sentence is a sure sign it does not answer.
 FIGURES = ("money", "number", "date")
@@ -145,4 +147,6 @@ def confidence_row(
         float(lacks_figure(question, best.text)),
         first.score,
         float(first.hit is best.hit and first.index == best.index),
+        reading.coverage,
+        reading.word_coverage,
     )
