@@ -201,7 +201,7 @@ def evaluate(
         for k in np.flatnonzero(group_of == g):
             it = items[k]
             reranked = rerank(top[k], reads[k], model)
-            conf_x[k] = confidence_row(it.question, top[k], reranked)
+            conf_x[k] = confidence_row(it.question, reranked)
             best, reading = reranked[0]
             top1[k] = bool(it.answers) and hit(best.text, it.answers)
             rest = [c for c in it.ranked if all(c is not t for t in top[k])]
@@ -314,11 +314,6 @@ def main() -> None:
     reader_only = evaluate(items, args.candidates[0], budget, ("answers", "span", "answers_gap"))
     print(f"--- {args.candidates[0]} candidates, the reader's heads alone (no first-stage score) ---")
     print(json.dumps(reader_only["figures"], indent=1))
-    # What the question-coverage features add to the confidence.
-    no_coverage = tuple(f for f in CONFIDENCE_FEATURES if f not in ("coverage", "word_coverage"))
-    without = evaluate(items, args.candidates[0], budget, conf_keep=no_coverage)
-    print(f"--- {args.candidates[0]} candidates, the confidence without the coverage features ---")
-    print(json.dumps(without["figures"], indent=1))
     n = args.candidates[0]
     r = results[n]
     sentence = fit(np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int), SENTENCE_FEATURES)
@@ -333,7 +328,7 @@ def main() -> None:
         "sentence": sentence.to_dict(),
         "confidence": confidence.to_dict(),
         "held_out": {f"{k} candidates": v["figures"] for k, v in results.items()}
-        | {"reader heads alone": reader_only["figures"], "confidence without coverage": without["figures"]},
+        | {"reader heads alone": reader_only["figures"]},
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     print(

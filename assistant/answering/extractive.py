@@ -275,9 +275,8 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
     reader = shared_reader(precision=settings.precision)
     ranked = readable_candidates(question, ranked)
     readings = read(question, ranked, reader, fitted.candidates, evidence.history)
-    top = ranked[: len(readings)]
-    reranked = rerank(top, readings, fitted.sentence)
-    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, top, reranked)))
+    reranked = rerank(ranked[: len(readings)], readings, fitted.sentence)
+    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked)))
     threshold = fitted.min_confidence if settings.min_confidence is None else settings.min_confidence
     best, reading = reranked[0]
     if sure < threshold:

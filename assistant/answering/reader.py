@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answering.reader_input import Encoded, Layout, best_span, collate, content_pieces, encode
+from assistant.answering.reader_input import Encoded, Layout, best_span, collate, encode
 from assistant.environment import autocast, offline, resolve_precision
 from assistant.errors import ReaderError
 from assistant.indexing.embedding import resolve_model
@@ -62,8 +62,7 @@ def build_net(model_dir: str) -> Any:
             mask: torch.Tensor,
             types: torch.Tensor,
             allowed: torch.Tensor,
-            with_hidden: bool = False,
-        ) -> tuple[torch.Tensor, ...]:
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             hidden = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
@@ -72,7 +71,7 @@ def build_net(model_dir: str) -> Any:
             # Spans only inside the candidate sentence, or [CLS] for "not here".
             start = span[..., 0].masked_fill(~allowed, -1e4)
             end = span[..., 1].masked_fill(~allowed, -1e4)
-            return (answer, start, end, hidden) if with_hidden else (answer, start, end)
+            return answer, start, end
 
     encoder = BertModel.from_pretrained(model_dir, add_pooling_layer=False)
     return ReaderNet(encoder)
@@ -89,13 +88,6 @@ class Reading:
     #: The best span, as character offsets in the sentence.
     start: int
     end: int
-    #: How well the text read covers the question's least-covered content word: for each content word
-    #: piece of the question, its best cosine with the text's pieces (sentence, context and title);
-    #: the lowest of those. ``coverage`` compares the reader's last-layer vectors (in context),
-    #: ``word_coverage`` the model's word-piece embeddings (the words as written). Low: the text
-    #: never mentions something the question asks about ("Who manufactures ...?").
-    coverage: float = 1.0
-    word_coverage: float = 1.0
 
 
 class Reader:
@@ -130,7 +122,6 @@ class Reader:
         if not candidates:
             return []
         net, tokenizer, layout = self._model()
-        sep = tokenizer.sep_token_id
         texts = [question, history, *(t for c in candidates for t in c)]
         with self._tokenizing:  # a fast tokenizer called from two threads at once fails (see embedding.py)
             enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
@@ -140,38 +131,14 @@ class Reader:
             k = 2 + 3 * n
             sentence = (ids[k], offs[k])
             pairs.append(encode(tokenizer, ids[0], sentence, ids[k + 1], ids[k + 2], ids[1], layout))
-        batch = collate(pairs)
         with torch.inference_mode(), autocast(self.precision):
-            answers, start, end, hidden = net(**batch, with_hidden=True)
-        with torch.inference_mode():
-            words = net.encoder.embeddings.word_embeddings(batch["ids"])
-        asked = content_pieces(tokenizer, ids[0])
+            answers, start, end = net(**collate(pairs))
         out = []
         answers, starts, ends = answers.float(), start.float().numpy(), end.float().numpy()
         for n, (e, a) in enumerate(zip(pairs, answers.tolist(), strict=True)):
             margin, i, j = best_span(starts[n], ends[n], e)
-            text = [k for k, (t, piece) in enumerate(zip(e.types, e.ids, strict=True)) if t and piece != sep]
-            out.append(
-                Reading(
-                    float(a),
-                    margin,
-                    *_chars(e, i, j, len(candidates[n][0])),
-                    coverage=covered(hidden[n], asked, text),
-                    word_coverage=covered(words[n], asked, text),
-                )
-            )
+            out.append(Reading(float(a), margin, *_chars(e, i, j, len(candidates[n][0]))))
         return out
-
-
-def covered(vectors: Any, asked: Sequence[int], text: Sequence[int]) -> float:
-    """The lowest, over the ``asked`` positions, of each one's best cosine with the ``text`` positions
-    (1.0 when the question has no content word or there is no text)."""
-    import torch
-
-    if not asked or not text:
-        return 1.0
-    v = torch.nn.functional.normalize(vectors.float(), dim=-1)
-    return float((v[list(asked)] @ v[list(text)].T).max(dim=1).values.min())
 
 
 def _chars(e: Encoded, i: int, j: int, length: int) -> tuple[int, int]:

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.ingest.lexical import STOPWORDS
-
 if TYPE_CHECKING:
     import torch
 
@@ -137,10 +135,3 @@ def best_span(start: Any, end: Any, e: Encoded) -> tuple[float, int, int]:
     grid = np.where((j >= i) & (j < i + MAX_SPAN), s[:, None] + t[None, :], -np.inf)
     a, b = np.unravel_index(int(np.argmax(grid)), grid.shape)
     return float(grid[a, b] - (start[0] + end[0])), int(a), int(b)
-
-
-def content_pieces(tokenizer: Any, question: Sequence[int]) -> list[int]:
-    """Positions in a pair (after [CLS]) of the question's content words: each word's first piece,
-    not a stopword, not punctuation."""
-    pieces = tokenizer.convert_ids_to_tokens(list(question[:MAX_QUESTION]))
-    return [1 + k for k, p in enumerate(pieces) if p.isalnum() and p not in STOPWORDS]

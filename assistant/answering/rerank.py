@@ -41,10 +41,6 @@ CONFIDENCE_FEATURES = (
     "answers",  # the best sentence's reader "answers" log-odds
     "span",  # ... and its span margin
     "lacks_figure",  # the question asks for a figure or a date the best sentence does not hold
-    "first_best",  # the scorer's own best log-odds among the read sentences (its view of the answer)
-    "agrees",  # 1 when the re-ranked best is the scorer's best too
-    "coverage",  # the best sentence's reading covers the question's least-covered word (in context)
-    "word_coverage",  # ... as written (word-piece embeddings)
 )
 #: Kinds of answer whose absence from the best sentence is a sure sign it does not answer.
 FIGURES = ("money", "number", "date")
@@ -131,22 +127,14 @@ def lacks_figure(question: str, text: str) -> bool:
     return kind in FIGURES and not typed_spans(kind, text, question)
 
 
-def confidence_row(
-    question: str, top: Sequence[Candidate], reranked: Sequence[tuple[Candidate, Reading]]
-) -> tuple[float, ...]:
-    """The CONFIDENCE_FEATURES of a re-ranked list (best first); ``top``: the read candidates in the
-    scorer's order, with its log-odds."""
+def confidence_row(question: str, reranked: Sequence[tuple[Candidate, Reading]]) -> tuple[float, ...]:
+    """The CONFIDENCE_FEATURES of a re-ranked list (best first)."""
     best, reading = reranked[0]
     second = reranked[1][0].score if len(reranked) > 1 else best.score
-    first = max(top, key=lambda c: c.score)
     return (
         best.score,
         best.score - second,
         reading.answers,
         reading.span,
         float(lacks_figure(question, best.text)),
-        first.score,
-        float(first.hit is best.hit and first.index == best.index),
-        reading.coverage,
-        reading.word_coverage,
     )
