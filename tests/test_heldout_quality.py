@@ -1,12 +1,14 @@
-"""Answer quality gated on question sets the answerer was never fitted or tuned on.
+"""Answer quality of the default answerer (the reader), gated on sets it was never fitted or tuned on.
 
 * ``../shared/eval/squad2-normans.json``: SQuAD 2.0 dev article "Normans" (never fitted on);
-* ``tests/article_questions_fresh.jsonl``: readers' questions on the seed article, written after
-  the answerer's features were chosen (the seed article is in no fitting data);
+* ``tests/article_questions_fresh.jsonl``: readers' questions on the seed article, written after the
+  answerer's features were chosen (the reader's confidence is fitted on a separate seed-article tune
+  set, ``tests/article_questions_tune.jsonl``; this one never);
 * the news pages' ``holdout`` split is gated in tests/test_news_quality.py.
 
-The floors sit a little under what the shipped answerer measures (docs/quality.md), so a
-regression fails; issue #14's targets are strict xfails: they fail as XPASS once met.
+The floors sit a few points under what the answerer measures (docs/reader.md), so a regression
+fails while a machine without bf16 (the reader then runs in fp32: the same ranking, scores a little
+apart) still passes. Issue #32's targets that are not met yet are written in docs/reader.md, not here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from assistant.eval.evaluate import EvalReport, run_eval
 ROOT = Path(__file__).resolve().parents[1]
 NORMANS = ROOT.parent / "shared" / "eval" / "squad2-normans.json"
 FRESH = ROOT / "tests" / "article_questions_fresh.jsonl"
-TARGETS = "issue #14 target not met yet (docs/quality.md has today's figures)"
 
 
 @pytest.fixture(scope="module")
@@ -37,39 +38,34 @@ def fresh(article_settings: Settings) -> EvalReport:
 
 
 def test_normans_floors(normans: EvalReport) -> None:
-    assert normans.answer_hit_rate >= 0.76
-    assert normans.false_abstention_rate <= 0.05
-    # A regression guard, not the goal (0.15 is the strict xfail below): SQuAD 2's unanswerable
-    # questions mimic a sentence of the text, and this set has 112 of them (0.03 is 4).
+    assert normans.answer_hit_rate >= 0.82  # 0.854 measured (0.802 with the reader off)
+    assert normans.false_abstention_rate <= 0.05  # 0.0
+    # A regression guard: SQuAD 2's unanswerable questions mimic a sentence of the text, and this set
+    # has 112 of them (0.03 is 4; 6 measured).
     assert normans.unanswerable_abstention_rate >= 0.03
     assert normans.citation_integrity == 1.0
     assert normans.mean_answer_chars <= 400
 
 
-def test_normans_direct_answers_match_squad_gold(normans: EvalReport) -> None:
-    assert normans.short_answers >= 10 and normans.short_exact_match >= 0.50
-
-
-@pytest.mark.xfail(strict=True, reason=TARGETS)
-def test_normans_answer_hit_target(normans: EvalReport) -> None:
-    assert normans.answer_hit_rate >= 0.88
-
-
-@pytest.mark.xfail(strict=True, reason=TARGETS)
-def test_normans_abstention_target(normans: EvalReport) -> None:
-    assert normans.unanswerable_abstention_rate >= 0.15
+def test_normans_direct_answers_meet_the_target(normans: EvalReport) -> None:
+    """Issue #32's target: the bold answer is SQuAD's gold answer for half the answerable questions."""
+    assert normans.short_answers >= 60
+    assert normans.short_exact_all >= 0.50  # 0.583 measured (0.156 with the reader off)
 
 
 def test_fresh_article_questions_floors(fresh: EvalReport) -> None:
     assert fresh.answerable >= 30 and fresh.unanswerable >= 12
-    assert fresh.answer_hit_rate >= 0.64
-    assert fresh.unanswerable_abstention_rate >= 0.25
-    assert fresh.false_abstention_rate <= 0.15
+    assert fresh.answer_hit_rate >= 0.70  # 0.765 measured (0.676 with the reader off)
+    # Issue #32's abstention target for the seed article (0.60), met: 0.706 measured.
+    assert fresh.unanswerable_abstention_rate >= 0.60
+    assert fresh.false_abstention_rate <= 0.15  # 0.118 (4 of 34); the target, 0.05, is not met
     assert fresh.citation_integrity == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason=TARGETS)
-def test_fresh_article_questions_targets(fresh: EvalReport) -> None:
-    assert fresh.answer_hit_rate >= 0.95
-    assert fresh.unanswerable_abstention_rate >= 0.80
-    assert fresh.false_abstention_rate <= 0.03
+def test_the_scorer_fallback_keeps_its_floors(article_settings: Settings) -> None:
+    """ASSISTANT_READER=off answers with the fitted scorer alone, as well as it did as the default."""
+    off = run_eval(FRESH, article_settings.model_copy(update={"reader": False}), progress=False)
+    assert off.answer_hit_rate >= 0.64  # 0.676 measured
+    assert off.unanswerable_abstention_rate >= 0.25  # 0.294
+    assert off.false_abstention_rate <= 0.15  # 0.147
+    assert off.citation_integrity == 1.0
