@@ -75,7 +75,10 @@ def answer_chain(searcher: Searcher, chat_model: BaseChatModel | None, settings:
         text = retrieval_query(turn.question, list(turn.history), chat_model)
         previous = [m["content"] for m in turn.history if m["role"] == "user"]
         focus = searcher.focus(turn.question, turn.history, turn.documents)
-        return Query(turn.question, text, focus, previous[-1] if previous else "")
+        # The reader reads the previous question beside a follow-up only: a question that stands on
+        # its own (a topic switch) is read as it would be asked first, as it is searched for.
+        follows = bool(previous) and text != turn.question
+        return Query(turn.question, text, focus, previous[-1] if follows else "")
 
     def retrieve(query: Query) -> Evidence:
         return searcher.retrieve(query.question, query.text, query.focus, query.history)

@@ -225,7 +225,7 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     if not ranked:
         return abstention(question, n_sources)
     if settings.reader:
-        return read_answer(evidence, ranked, settings)
+        return read_answer(evidence, ranked, settings, question)
     sure = confidence(evidence, ranked, params)
     threshold = params.min_confidence if settings.min_confidence is None else settings.min_confidence
     if sure < threshold or lacks_figure(question, ranked[0]):
@@ -267,10 +267,14 @@ def each_document(evidence: Evidence) -> Answer:
     return Answer(question=question, text="\n".join(lines), citations=tuple(citations), abstained=False)
 
 
-def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Settings) -> Answer:
+def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Settings, question: str) -> Answer:
     """The answer once the reader has read the best few sentences (rerank.py): its blend ranks them,
-    its confidence decides abstention, and its span in the best sentence is the direct answer."""
-    question, n_sources = evidence.question, evidence.documents
+    its confidence decides abstention, and its span in the best sentence is the direct answer.
+
+    ``question`` is what was asked: the reader reads it with the conversation's previous question
+    ("Why?" after "How much is the deal worth?"), as it was trained, while the sentences were ranked
+    with what was searched for."""
+    n_sources = evidence.documents
     fitted = load_rerank()
     reader = shared_reader(precision=settings.precision)
     ranked = readable_candidates(question, ranked)
