@@ -344,7 +344,7 @@ def reader_section() -> list[str]:
                              pct(v["direct_answer_exact_of_answerable"])])  # fmt: skip
     return [
         "## The reader (assistant/answering/reader.safetensors) and its second stage (rerank.json)\n",
-        f"Trained by `.venv/bin/python -m bench.train_reader` ({trained['minutes']:.0f} min on this "
+        f"Trained by `.venv/bin/python -m training.train_reader` ({trained['minutes']:.0f} min on this "
         f"machine's CPU, {trained['pairs_seen']:,} question-sentence pairs seen; top "
         f"{trained['trained_layers']} layers of the packaged MiniLM and two heads, "
         f"{trained['size_bytes'] / 1e6:.1f} MB). Learning curve on a fixed sample of the held-out "
