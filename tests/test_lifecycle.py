@@ -658,10 +658,17 @@ def test_watch_rebuilds_once_after_changes_settle_and_survives_errors(tmp_path):
     assert not thread.is_alive()
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default, as a terminal's foreground job has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_cli_watch_reindexes_when_a_seed_is_added_and_ctrl_c_ends_it(tmp_path):
     settings = Settings(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
     write_docs(settings.seeds_dir, {"s1.txt": story(1)})
-    proc = cli(settings, "index", "--quiet", "--watch")
+    # As from a terminal: Ctrl-C is delivered. A suite started in the background by a shell runs with
+    # SIGINT ignored, and a child inherits that (Python then keeps ignoring it), so restore it here.
+    proc = cli(settings, "index", "--quiet", "--watch", preexec_fn=_interruptible)
     out = Output(proc.stdout)
     err = Output(proc.stderr)
     try:
