@@ -311,17 +311,15 @@ def report(
     return out
 
 
-def pick_threshold(
-    conf: np.ndarray, answerable: np.ndarray, sources: Sequence[np.ndarray], lacks: np.ndarray
-) -> float:
+def pick_threshold(conf: np.ndarray, answerable: np.ndarray, news: np.ndarray, lacks: np.ndarray) -> float:
     """The highest threshold keeping false abstention (with the missing-figure rule) <= 5% on each
-    source's answerable questions held out (``sources``: one mask per source, e.g. SQuAD's and readers'
-    news questions), each on its own, so 4,800 SQuAD questions do not set it alone."""
+    source's answerable questions held out: SQuAD's and readers' news questions, each on its own, so
+    4,800 SQuAD questions do not set it alone."""
     best = 0.0
     for t in np.unique(np.round(conf, 4)):
         if all(
             ((conf < t) | lacks)[answerable & mask].mean() <= FALSE_ABSTENTION
-            for mask in sources
+            for mask in (news, ~news)
             if (answerable & mask).any()
         ):
             best = max(best, float(t))
@@ -341,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     # At most 5% false abstention on each kind of question held out (SQuAD's, and readers' news
     # questions), not just on the pool, where 4,800 SQuAD questions would set it alone.
     news = np.array([is_news(it) for it in items])
-    threshold = pick_threshold(conf, answerable, (news, ~news), extra["lacks"])
+    threshold = pick_threshold(conf, answerable, news, extra["lacks"])
     held_out = report(items, conf, hits, top1, extra["lacks"], threshold)
     held_out["baselines (top-1 hit, answerable)"] = {
         k: round(float(v), 3) for k, v in extra.items() if k not in ("conf_x", "lacks")
