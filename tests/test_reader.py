@@ -135,3 +135,30 @@ def test_assistant_reader_off_answers_with_the_fitted_scorer_alone(make_settings
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["reader"] is False and result["loaded"] == 0, result
     assert not result["abstained"] and "40,000" in result["text"], result
+
+
+def test_made_distractors_swap_a_name_the_answer_sentence_holds_for_one_it_never_mentions() -> None:
+    from training.reader_pairs import entity_pool, swapped
+
+    article = {
+        "paragraphs": [
+            {"context": "In 1066 the Normans conquered England. They later ruled Sicily and parts of Italy."},
+            {"context": "The Duchy of Normandy was founded in 911 under Rollo."},
+        ]
+    }
+    pool = entity_pool(article)
+    assert "In" not in pool.get(("name", 1), [])  # a capital that only starts a sentence is no name
+    sentence = "In 1066 the Normans conquered England."
+    made = {
+        swapped("When did the Normans conquer England?", sentence, pool, random.Random(s)) for s in range(20)
+    }
+    made.discard(None)
+    assert made, "a name the sentence holds should be swapped"
+    for question in made:
+        # One of the two names swapped for one of the article's that the answer sentence never mentions.
+        assert sum(name in question for name in ("Normans", "England")) == 1, question
+        assert any(name in question for name in ("Sicily", "Italy", "Rollo")), question
+    # A year is swapped only for another year; a question naming nothing the sentence holds is kept.
+    year = swapped("What happened in 1066?", sentence, pool, random.Random(0))
+    assert year == "What happened in 911?" or year is None
+    assert swapped("What did they build?", sentence, pool, random.Random(0)) is None

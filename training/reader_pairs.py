@@ -14,6 +14,13 @@ for a share of questions, a previous question of the conversation:
   history, as a user's follow-up reads;
 * a **topic switch**: an unrelated earlier question is the history and the question stands alone,
   so the reader learns the history is not always about the same thing.
+
+For a share of answerable questions (``swaps``), a **made distractor** too: the question with one name,
+number or year that its answer sentence holds swapped for another of the same shape from the article,
+which that sentence and its context never mention ("When did the Normans conquer *Sicily*?" against
+"In 1066 the Normans conquered England."). The pair is a negative: the sentence is on the topic and
+shaped like the answer, but not about what is asked, the kind of unanswerable question SQuAD 2.0's
+writers made by swapping entities and the kind the reader answered most wrongly on news pages.
 """
 
 from __future__ import annotations
@@ -89,6 +96,57 @@ def as_followup(question: str, name: str, pro: str) -> str | None:
     return None
 
 
+#: A name (capitalised words), or a number or year, as a question or an article writes it.
+ENTITY = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*[\w](?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*[\w])*|\d[\d,.]*\d|\d)\b"
+)
+
+
+def shape(entity: str) -> tuple[str, int]:
+    """What an entity may be swapped with: a year with a year, a number with a number, a name with a name
+    of as many words."""
+    if entity[0].isdigit():
+        plain = entity.replace(",", "")
+        return (
+            "year"
+            if len(plain) == 4 and plain.isdigit() and plain[:2] in ("17", "18", "19", "20")
+            else "number",
+            0,
+        )
+    return ("name", len(entity.split()))
+
+
+def entity_pool(article: dict) -> dict[tuple[str, int], list[str]]:
+    """Every name and number of ``article``'s text, by shape (sentence-initial words left out: a capital
+    there says nothing)."""
+    pool: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for para in article["paragraphs"]:
+        for m in ENTITY.finditer(para["context"]):
+            before = para["context"][max(0, m.start() - 2) : m.start()]
+            if m.group()[0].isupper() and (m.start() == 0 or before.strip() in (".", "!", "?", '"')):
+                continue
+            pool[shape(m.group())].add(m.group())
+    return {k: sorted(v) for k, v in pool.items()}
+
+
+def swapped(question: str, sentence: str, pool: dict, rng: random.Random) -> str | None:
+    """``question`` with one entity the ``sentence`` holds swapped for one it never mentions (or None)."""
+    found = [m for m in ENTITY.finditer(question) if m.start() > 0 and m.group() in sentence]
+    rng.shuffle(found)
+    low = sentence.lower()
+    for m in found:
+        options = [
+            e
+            for e in pool.get(shape(m.group()), ())
+            if e.lower() not in low
+            and e.lower() not in m.group().lower()
+            and m.group().lower() not in e.lower()
+        ]
+        if options:
+            return question[: m.start()] + rng.choice(options) + question[m.end() :]
+    return None
+
+
 class Tokens:
     """Word pieces and their offsets, cached per text (questions and sentences repeat)."""
 
@@ -112,11 +170,13 @@ def build_pairs(
     layout: Layout = FIRST_LAYOUT,
     followups: float = 0.0,
     switches: float = 0.0,
+    swaps: float = 0.0,
 ) -> tuple[list[Pair], int]:
     """Pairs for every question of ``articles`` (see the module docstring), and the next group number.
 
     ``followups`` and ``switches`` are the shares of questions given a made follow-up or a topic
-    switch as history (only where ``layout`` reads history).
+    switch as history (only where ``layout`` reads history); ``swaps`` the share of answerable
+    questions also asked with a swapped entity against their answer sentence (a made distractor).
     """
     pieces = Tokens(tokenizer)
     pairs: list[Pair] = []
@@ -125,6 +185,7 @@ def build_pairs(
     for article in articles:
         sents = article_sentences(article)
         lex = Lexical(sents)
+        pool = entity_pool(article) if swaps else {}
         title = pieces(article["title"].replace("_", " "))[0]
         name, pro = subject(article), pronoun(article)
         naming = [
@@ -206,6 +267,10 @@ def build_pairs(
                     near = rng.choice(others) if others else None
                 pairs.extend(pair(group, qids, hids, i, 0, kind) for i in (far, near) if i is not None)
                 group += 1
+                other = swapped(asked, sents[gold].text, pool, rng) if rng.random() < swaps else None
+                if other:
+                    pairs.append(pair(group, pieces(other)[0], hids, gold, 0, "swap"))
+                    group += 1
     return pairs, group
 
 

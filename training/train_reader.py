@@ -54,10 +54,12 @@ def data(
     if args.articles:
         fit, held_v11, held_dev = fit[: args.articles], held_v11[:1], held_dev[:1]
     mix = {"layout": layout, "followups": args.followups, "switches": args.switches}
-    train, g = build_pairs(fit, tok, rng, 0, **mix)
+    train, g = build_pairs(fit, tok, rng, 0, swaps=args.swaps, **mix)
     # The real unanswerables are few and the hardest negatives: seen twice.
     answered = {p.group for p in train if p.label}
-    train += [p for p in train if p.label == 0 and p.answer == "" and p.group not in answered]
+    train += [
+        p for p in train if p.label == 0 and p.answer == "" and p.group not in answered and p.kind != "swap"
+    ]
     val_v11, g = build_pairs(held_v11, tok, rng, g, **mix)
     val_dev, g = build_pairs(held_dev, tok, rng, g, **mix)
     groups = sorted({p.group for p in val_v11})
@@ -96,6 +98,12 @@ def main() -> None:
     ap.add_argument("--layout", choices=("context", "first"), default="context", help="what the reader reads")
     ap.add_argument("--followups", type=float, default=0.2, help="share of questions made into follow-ups")
     ap.add_argument("--switches", type=float, default=0.1, help="share given an unrelated previous question")
+    ap.add_argument(
+        "--swaps",
+        type=float,
+        default=0.0,
+        help="share of answerable questions also asked with a swapped name",
+    )
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--eval-every", type=float, default=30.0, help="minutes between learning-curve points")
@@ -130,7 +138,8 @@ def main() -> None:
     total = args.pairs or len(train)
     print(
         f"data: {len(train):,} training pairs ({sum(p.label for p in train):,} positive, "
-        f"{sum(p.kind == 'followup' for p in train):,} made follow-ups); held out: "
+        f"{sum(p.kind == 'followup' for p in train):,} made follow-ups, "
+        f"{sum(p.kind == 'swap' for p in train):,} made distractors); held out: "
         f"{len(val_v11) + len(val_dev):,} pairs; schedule {total:,} pairs; {precision} on {args.device}; "
         f"prepared in {time.time() - t0:.0f}s",
         flush=True,
