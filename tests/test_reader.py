@@ -40,14 +40,16 @@ def test_the_shipped_reader_reproduces_its_recorded_figures_on_a_fixed_sample() 
     figures = json.loads(FIGURES.read_text(encoding="utf-8"))
     held = set(figures["heldout_articles"])
     articles = [a for a in json.loads(V11.read_text(encoding="utf-8"))["data"] if a["title"] in held][:2]
-    reader = Reader()
+    from assistant.environment import autocast
+
+    reader = Reader()  # bf16 where the CPU has it, as answers are read
     net, tokenizer, _ = reader._model()
     pairs, _ = build_pairs(articles, tokenizer, random.Random(13), 0)
     groups: dict[int, list] = {}
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(reader.precision):
         for k in range(0, len(pairs), 64):
             chunk = pairs[k : k + 64]
-            answers, start, end = net(**collate([p.enc for p in chunk]))
+            answers, start, end = (t.float() for t in net(**collate([p.enc for p in chunk])))
             for p, a, s, e in zip(chunk, answers.tolist(), start.tolist(), end.tolist(), strict=True):
                 margin, i, j = best_span(s, e, p.enc)
                 groups.setdefault(p.group, []).append((p, a + margin, i, j))
@@ -162,3 +164,41 @@ def test_made_distractors_swap_a_name_the_answer_sentence_holds_for_one_it_never
     year = swapped("What happened in 1066?", sentence, pool, random.Random(0))
     assert year == "What happened in 911?" or year is None
     assert swapped("What did they build?", sentence, pool, random.Random(0)) is None
+
+
+def test_bf16_weights_stored_once_read_the_same_as_autocast_casting_them_each_time() -> None:
+    import torch
+
+    from assistant.answering.reader import _load
+    from assistant.answering.reader_input import encode
+    from assistant.environment import autocast, cast_linear_weights
+
+    net, tokenizer, layout = _load(WEIGHTS)
+
+    def pieces(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    sentence = tokenizer(
+        "The library reopens in March.", add_special_tokens=False, return_offsets_mapping=True
+    )
+    pair = encode(
+        tokenizer,
+        pieces("When does it reopen?"),
+        (sentence["input_ids"], sentence["offset_mapping"]),
+        pieces("The city library closed after the flood."),
+        pieces("Library"),
+        [],
+        layout,
+    )
+    batch = collate([pair, pair])
+
+    def read() -> list[torch.Tensor]:
+        with torch.inference_mode(), autocast("bf16"):
+            return [t.float() for t in net(**batch)]
+
+    before = read()
+    cast_linear_weights(net, "bf16")
+    assert all(m.weight.dtype == torch.bfloat16 for m in net.modules() if isinstance(m, torch.nn.Linear))
+    assert all(p.dtype == torch.float32 for n, p in net.named_parameters() if "LayerNorm" in n)
+    for a, b in zip(before, read(), strict=True):
+        assert torch.equal(a, b)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answering.reader_input import Encoded, Layout, best_span, collate, encode
-from assistant.environment import autocast, offline, resolve_precision
+from assistant.environment import autocast, cast_linear_weights, offline, resolve_precision
 from assistant.errors import ReaderError
 from assistant.indexing.embedding import resolve_model
 from assistant.settings import PACKAGED_MODEL
@@ -105,6 +105,7 @@ class Reader:
         with self._lock:
             if self._loaded is None:
                 self._loaded = _load(self.weights)
+                cast_linear_weights(self._loaded[0], self.precision)
             return self._loaded
 
     @property
