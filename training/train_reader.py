@@ -23,6 +23,7 @@ and machines follows one curve. It computes in bf16 where the CPU has it (``assi
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 from pathlib import Path
@@ -258,9 +259,17 @@ def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n
         "data": {p.name: sha256(p) for p in (V11, DEV24, TRAIN10)},
         "heldout_articles": [a["title"] for a in held_v11 + held_dev],
     }
+    if args.from_shipped:  # the reader this run went on from, so its whole learning curve stays on record
+        figures["continued_from"] = lineage(json.loads(FIGURES.read_text(encoding="utf-8")))
     out = args.weights.with_name(FIGURES.name) if args.weights != WEIGHTS else FIGURES
     export(net, args.layers, layout, figures, args.weights, out)
     print(f"wrote {args.weights} ({args.weights.stat().st_size / 1e6:.1f} MB) and {out}")
+
+
+def lineage(shipped: dict[str, Any]) -> dict[str, Any]:
+    """What a run started with ``--from-shipped`` records of the reader it went on from."""
+    keep = ("command", "minutes", "pairs_seen", "heldout_v11", "heldout_dev24", "learning_curve")
+    return {k: shipped[k] for k in (*keep, "continued_from") if k in shipped}
 
 
 if __name__ == "__main__":
