@@ -293,10 +293,21 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
         f"![answer hit rate vs characters shown to the reader]({chart.name})\n",
         "## How to read\n", HOW_TO_READ.format(**globals()), "",
     ]  # fmt: skip
+    lines += target_lines(run)
+    lines += answerer_section(path.with_name("calibration.png"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def target_lines(run: Run) -> list[str]:
+    """The page's verdicts on the Normans and news-holdout targets (a set not in ``run`` says nothing)."""
+    lines: list[str] = []
     default = next((r for n, r in run.reports.items() if n.endswith(", all")), None)
     if default is not None:
         hit = max((p.hit_rate for p in run.project if p.chars <= TARGET_CHARS), default=0.0)
-        abst, false = default.unanswerable_abstention_rate or 0.0, default.false_abstention_rate or 1.0
+        abst = default.unanswerable_abstention_rate or 0.0
+        # None (no answerable question) fails the target; 0.0 is a perfect figure, not a missing one.
+        false = 1.0 if default.false_abstention_rate is None else default.false_abstention_rate
         met = ["met" if ok else "not met" for ok in (hit >= TARGET_HIT, abst >= TARGET_ABSTAIN)]
         met[1] = met[1] if false <= TARGET_FALSE else "not met"
         lines.append(
@@ -306,7 +317,8 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
     news = next((r for n, r in run.reports.items() if n.endswith("news_questions.jsonl, holdout")), None)
     if news is not None:
         hit, abst = news.answer_hit_rate or 0.0, news.unanswerable_abstention_rate or 0.0
-        false, cites = news.false_abstention_rate or 1.0, news.citation_integrity or 0.0
+        false = 1.0 if news.false_abstention_rate is None else news.false_abstention_rate
+        cites = news.citation_integrity or 0.0
         checks = [hit >= NEWS_HIT, abst >= NEWS_ABSTAIN, false <= NEWS_FALSE, cites == 1.0]
         lines.append(
             f"News pages, holdout: answer hit {hit:.1%} (target >= {NEWS_HIT:.0%}), abstention on "
@@ -314,9 +326,7 @@ def write_markdown(path: Path, run: Run, chart: Path, command: str = COMMAND) ->
             f"(<= {NEWS_FALSE:.0%}), citation integrity {cites:.1%} (100%): "
             f"{'all met' if all(checks) else 'not all met'}.\n"
         )
-    lines += answerer_section(path.with_name("calibration.png"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    return lines
 
 
 def reader_section() -> list[str]:

@@ -85,3 +85,20 @@ def test_quality_page_and_chart_are_written(tmp_path: Path) -> None:
         rates = [report.answer_hit_rate, report.false_abstention_rate, report.citation_integrity]
         assert all(r is not None and 0.0 <= r <= 1.0 for r in rates)
     assert f"{reports[f'{squad.name}, all'].answer_hit_rate:.1%}" in page
+
+
+def test_the_target_verdicts_read_a_zero_false_abstention_as_zero(tmp_path: Path) -> None:
+    import dataclasses
+
+    squad = squad_file(tmp_path)
+    reports, project = quality.measure_project(squad, None, (400,))
+    full = reports[f"{squad.name}, all"]
+    run = quality.Run(
+        {f"{squad.name}, all": dataclasses.replace(full, false_abstention_rate=0.0)}, project, {}
+    )
+    (line,) = quality.target_lines(run)
+    assert "with false abstention 0.0%" in line  # a perfect figure once printed as 100.0%
+    missing = quality.Run(
+        {f"{squad.name}, all": dataclasses.replace(full, false_abstention_rate=None)}, project, {}
+    )
+    assert "with false abstention 100.0% (not met)" in quality.target_lines(missing)[0]
