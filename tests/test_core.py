@@ -222,6 +222,31 @@ def test_an_answer_is_not_padded_with_the_headline_or_the_date(make_settings) ->
     assert "March 2, 2022" in answer("When was it published?", settings=settings).text
 
 
+def test_when_something_in_the_story_was_published_is_not_the_story_s_own_date(make_settings) -> None:
+    """ "When did the council publish its report?" asks about the report the story tells of: its date is
+    in the body, not the dateline (which answers "When was the article published?")."""
+    settings = make_settings(
+        {
+            "bridge.txt": "Council Backs Kelburn Bridge Repairs\n\nMarch 2, 2022\n\n"
+            "The city council voted on Monday to repair the Kelburn Bridge. Its engineers first published "
+            "their survey of the bridge in 2019, warning that the deck was failing. The band Harbour Lights "
+            "released an album about the bridge in 2015.\n",
+        }
+    )
+    for question in (
+        "In what year did the engineers publish their survey?",
+        "When was the album about the bridge released?",
+    ):
+        reply = answer(question, settings=settings)
+        assert "March 2, 2022" not in reply.text, (question, reply.text)
+    for question in (
+        "When was the article published?",
+        "When was it last updated?",
+        "What year was it published?",
+    ):
+        assert "March 2, 2022" in answer(question, settings=settings).text, question
+
+
 def test_the_dateline_is_not_read_as_the_answer_to_a_question_about_the_news(make_settings) -> None:
     """A question for a date or a period the story never gives is not answered with the dateline or
     the headline (they answer questions about the document: "When was it published?")."""

@@ -22,6 +22,10 @@ _ASKS_DATE = re.compile(
     r"|\bwhat (?:date|day)\b.*\b(?:article|story|piece|report)\b",
     re.I,
 )
+# A date question is about the document only when it names one ("When was the article published?") or
+# nothing else ("When was it published?"): "When did Priestley publish his findings?" or "When was the
+# album released?" ask about something the story tells of, and its dateline is not their answer.
+_NAMES_DOCUMENT = re.compile(r"\b(?:article|story|piece|report|post|page|document|column|blog)s?\b", re.I)
 # "What is the headline?", "the article's title" — not "What is Hasker's full title?".
 _ASKS_TITLE = re.compile(
     r"\bheadlines?\b|\b(?:article|story|piece|report|document)s?(?:'s|’s|s’)? titles?\b"
@@ -55,7 +59,7 @@ _ASKS_GIST = re.compile(
 )
 
 
-_ABOUT = (_ASKS_DATE, _ASKS_TITLE, _ASKS_AUTHOR, _ASKS_GIST)
+_ABOUT = (_ASKS_TITLE, _ASKS_AUTHOR, _ASKS_GIST)
 # The words of a question about a document itself: what it asks for and how it speaks of the document.
 _ABOUT_WORDS = frozenset(
     tokens(
@@ -63,14 +67,21 @@ _ABOUT_WORDS = frozenset(
         "journalists byline bylines wrote written write writes penned authored reported publish published "
         "posted updated released dated date dates day time summary summarise summarize main point points "
         "topic idea gist article articles story stories piece pieces report reports page pages document "
-        "documents text news each every both whole full original"
+        "documents text news each every both whole full original originally first last initially year month"
     )
 )
 
 
 def asks_about_document(question: str) -> bool:
     """True for a question about a document itself: its headline, date, author or gist."""
-    return any(pattern.search(question) for pattern in _ABOUT)
+    return asks_date(question) or any(pattern.search(question) for pattern in _ABOUT)
+
+
+def asks_date(question: str) -> bool:
+    """True for a question about when the document itself was published, posted or updated."""
+    return bool(_ASKS_DATE.search(question)) and (
+        bool(_NAMES_DOCUMENT.search(question)) or names_no_topic(question)
+    )
 
 
 def topic_words(question: str) -> list[str]:
@@ -102,7 +113,7 @@ def about_document(question: str, document: DocumentInfo) -> list[tuple[PassageH
         if lead and lead.sentences:
             picks.append((lead, 0))
         return picks
-    want_date = bool(_ASKS_DATE.search(question))
+    want_date = asks_date(question)
     want_title = bool(_ASKS_TITLE.search(question))
     want_author = bool(_ASKS_AUTHOR.search(question))
     # A headline, byline or date is read off the document's header; without one there the document
