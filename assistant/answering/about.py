@@ -67,7 +67,8 @@ _ABOUT_WORDS = frozenset(
         "journalists byline bylines wrote written write writes penned authored reported publish published "
         "posted updated released dated date dates day time summary summarise summarize main point points "
         "topic idea gist article articles story stories piece pieces report reports page pages document "
-        "documents text news each every both whole full original originally first last initially year month"
+        "documents text news each every both whole full original originally first last initially "
+        "year month week hour"
     )
 )
 
