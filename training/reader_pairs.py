@@ -267,7 +267,10 @@ def build_pairs(
                     near = rng.choice(others) if others else None
                 pairs.extend(pair(group, qids, hids, i, 0, kind) for i in (far, near) if i is not None)
                 group += 1
-                other = swapped(asked, sents[gold].text, pool, rng) if rng.random() < swaps else None
+                # Drawn only when asked for, so a run without swaps makes the pairs it made before.
+                other = (
+                    swapped(asked, sents[gold].text, pool, rng) if swaps and rng.random() < swaps else None
+                )
                 if other:
                     pairs.append(pair(group, pieces(other)[0], hids, gold, 0, "swap"))
                     group += 1
