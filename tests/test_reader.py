@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import require_shared
@@ -202,3 +203,46 @@ def test_bf16_weights_stored_once_read_the_same_as_autocast_casting_them_each_ti
     assert all(p.dtype == torch.float32 for n, p in net.named_parameters() if "LayerNorm" in n)
     for a, b in zip(before, read(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_the_packed_encoder_reads_the_same_as_bert_s_own_forward_over_padded_batches() -> None:
+    """Answers run the encoder over the real word pieces only (packed.py); the readings must be those
+    of BertModel's forward, which training used, in fp32 and in the precision answers run in."""
+    import torch
+
+    from assistant.answering.reader_input import encode
+    from assistant.environment import autocast
+
+    sentences = [s for s in STORY.split("\n") if s][1:] * 3
+    for precision in ("fp32", "auto"):
+        reader = Reader(precision=precision)
+        net, tokenizer, layout, packed = reader._load_once()
+
+        def pieces(text: str, tokenizer: Any = tokenizer) -> list[int]:
+            return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+        pairs = []
+        for k, text in enumerate(sentences):
+            sentence = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            context = " ".join(sentences[:k])  # 0 to 64 word pieces before: pairs of many lengths
+            pairs.append(
+                encode(
+                    tokenizer,
+                    pieces("Who opened the festival?"),
+                    (sentence["input_ids"], sentence["offset_mapping"]),
+                    pieces(context),
+                    pieces("Harbour festival"),
+                    [],
+                    layout,
+                )
+            )
+        assert len({len(p.ids) for p in pairs}) >= 5  # padding differs from row to row
+        for batch in (collate(pairs[:6]), collate(pairs), collate(pairs[2:3])):
+            with torch.inference_mode(), autocast(reader.precision):
+                expected = [t.float() for t in net(**batch)]
+                hidden = packed(batch["ids"], batch["mask"], batch["types"])
+                got = [t.float() for t in net.heads(hidden, batch["mask"], batch["allowed"])]
+            # Equal to the bit on the Xeon it was written on; other kernels may round differently.
+            tolerance = 0.05 if reader.precision == "bf16" else 1e-4
+            for a, b in zip(expected, got, strict=True):
+                assert torch.allclose(a, b, atol=tolerance), (a - b).abs().max()
