@@ -41,8 +41,8 @@ def test_normans_floors(normans: EvalReport) -> None:
     assert normans.answer_hit_rate >= 0.82  # 0.854 measured (0.802 with the reader off)
     assert normans.false_abstention_rate <= 0.05  # 0.0
     # A regression guard: SQuAD 2's unanswerable questions mimic a sentence of the text, and this set
-    # has 112 of them (0.03 is 4; 6 measured).
-    assert normans.unanswerable_abstention_rate >= 0.03
+    # has 112 of them (0.05 is 6; 8 measured, 6 before the confidence read the reader's own ranking).
+    assert normans.unanswerable_abstention_rate >= 0.05
     assert normans.citation_integrity == 1.0
     assert normans.mean_answer_chars <= 400
 
@@ -55,10 +55,10 @@ def test_normans_direct_answers_meet_the_target(normans: EvalReport) -> None:
 
 def test_fresh_article_questions_floors(fresh: EvalReport) -> None:
     assert fresh.answerable >= 30 and fresh.unanswerable >= 12
-    assert fresh.answer_hit_rate >= 0.70  # 0.765 measured (0.676 with the reader off)
+    assert fresh.answer_hit_rate >= 0.70  # 0.735 measured (0.765 before; 0.676 with the reader off)
     # Issue #32's abstention target for the seed article (0.60), met: 0.706 measured.
     assert fresh.unanswerable_abstention_rate >= 0.60
-    assert fresh.false_abstention_rate <= 0.15  # 0.118 (4 of 34); the target, 0.05, is not met
+    assert fresh.false_abstention_rate <= 0.15  # 0.147 (5 of 34; 4 before); the target, 0.05, is not met
     assert fresh.citation_integrity == 1.0
 
 

@@ -246,3 +246,25 @@ def test_the_packed_encoder_reads_the_same_as_bert_s_own_forward_over_padded_bat
             tolerance = 0.05 if reader.precision == "bf16" else 1e-4
             for a, b in zip(expected, got, strict=True):
                 assert torch.allclose(a, b, atol=tolerance), (a - b).abs().max()
+
+
+def test_ranking_parameters_fitted_for_other_features_are_refused_naming_the_refit(tmp_path: Path) -> None:
+    """rerank.json's rows are matched to features by position: a file from before a feature was added
+    would be read silently wrong, so it is refused with the command that refits it."""
+    from assistant.answering.rerank import CONFIDENCE_FEATURES, PARAMETERS, load_rerank
+    from assistant.errors import AssistantError
+
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+    assert tuple(data["confidence"]["features"]) == CONFIDENCE_FEATURES
+    old = dict(data, confidence=dict(data["confidence"]))
+    old["confidence"]["features"] = {
+        k: v for k, v in data["confidence"]["features"].items() if k != "blend_best"
+    }
+    stale = tmp_path / "rerank.json"
+    stale.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(AssistantError, match=r"confidence model is fitted on .*training\.fit_rerank"):
+        load_rerank(stale)
+    del old["reader_sentence"]
+    stale.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(AssistantError, match=r"reader_sentence.*training\.fit_rerank"):
+        load_rerank(stale)

@@ -37,6 +37,7 @@ from assistant.answering.reader import shared_reader
 from assistant.answering.rerank import (
     CONFIDENCE_FEATURES,
     PARAMETERS,
+    READER_FEATURES,
     SENTENCE_FEATURES,
     confidence_row,
     read,
@@ -184,15 +185,13 @@ def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SEN
     span_margin = np.full(len(items), -1e9)
     for g in groups:
         train = [k for k in range(len(items)) if group_of[k] != g]
-        model = fit_some(
-            np.concatenate([rows[k] for k in train]),
-            np.concatenate([labels[k] for k in train]).astype(int),
-            keep,
-        )
+        x = np.concatenate([rows[k] for k in train])
+        y = np.concatenate([labels[k] for k in train]).astype(int)
+        model, by_reader_model = fit_some(x, y, keep), fit_some(x, y, READER_FEATURES)
         for k in np.flatnonzero(group_of == g):
             it = items[k]
             reranked = rerank(top[k], reads[k], model)
-            conf_x[k] = confidence_row(it.question, reranked)
+            conf_x[k] = confidence_row(it.question, reranked, rerank(top[k], reads[k], by_reader_model))
             best, reading = reranked[0]
             top1[k] = bool(it.answers) and hit(best.text, it.answers)
             rest = [c for c in it.ranked if all(c is not t for t in top[k])]
@@ -299,12 +298,13 @@ def main() -> None:
         print(f"--- {n} candidates read (out-of-fold) ---")
         print(json.dumps(r["figures"], indent=1))
     # What the first-stage scorer still adds once the reader has read the candidates.
-    reader_only = evaluate(items, args.candidates[0], budget, ("answers", "span", "answers_gap"))
+    reader_only = evaluate(items, args.candidates[0], budget, READER_FEATURES)
     print(f"--- {args.candidates[0]} candidates, the reader's heads alone (no first-stage score) ---")
     print(json.dumps(reader_only["figures"], indent=1))
     n = args.candidates[0]
     r = results[n]
-    sentence = fit(np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int), SENTENCE_FEATURES)
+    rows, labels = np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int)
+    sentence = fit(rows, labels, SENTENCE_FEATURES)
     confidence = fit(r["conf_x"], r["shown_hit"].astype(int), CONFIDENCE_FEATURES, r["weights"])
     params = {
         "about": "Fitted by training/fit_rerank.py on articles the reader never trained on; see its "
@@ -314,6 +314,7 @@ def main() -> None:
         "min_confidence": round(r["threshold"], 4),
         "span_min": round(r["span_min"], 4),
         "sentence": sentence.to_dict(),
+        "reader_sentence": fit_some(rows, labels, READER_FEATURES).to_dict(),
         "confidence": confidence.to_dict(),
         "held_out": {f"{k} candidates": v["figures"] for k, v in results.items()}
         | {"reader heads alone": reader_only["figures"]},

@@ -280,7 +280,8 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
     ranked = readable_candidates(question, ranked)
     readings = read(question, ranked, reader, fitted.candidates, evidence.history)
     reranked = rerank(ranked[: len(readings)], readings, fitted.sentence)
-    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked)))
+    by_reader = rerank(ranked[: len(readings)], readings, fitted.reader_sentence)
+    sure = sigmoid(fitted.confidence.logit(read_confidence_row(question, reranked, by_reader)))
     threshold = fitted.min_confidence if settings.min_confidence is None else settings.min_confidence
     best, reading = reranked[0]
     if sure < threshold:
