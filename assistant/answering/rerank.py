@@ -160,7 +160,11 @@ def confidence_row(
     a sentence that does not answer them, so the first-stage score, all word overlap and similarity,
     is high exactly where it misleads. It still ranks the answer best (top-1 81.5% against 79.7%), but
     a confidence read off the reader's ranking declines 25.8% of the unanswerable questions over all
-    fitting sources against 14.9%, at the same 5% false-abstention rule (fit_rerank, out-of-fold)."""
+    fitting sources against 14.9%, at the same 5% false-abstention rule (fit_rerank, out-of-fold).
+
+    ``best`` is itself linear in that sentence's ``answers``, ``span`` and ``answers_gap``, so the fit
+    weighs them against each other: the large coefficients of opposite sign in rerank.json are that
+    (in effect a weight on the gap), not an unstable fit."""
     best, reading = by_reader[0]
     second = by_reader[1][0].score if len(by_reader) > 1 else best.score
     return (
