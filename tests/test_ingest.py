@@ -286,6 +286,28 @@ def test_a_byline_and_dateline_written_with_no_break_spaces_are_found() -> None:
     assert_offsets_exact(doc)
 
 
+def test_a_markdown_byline_in_emphasis_names_its_author_and_its_date_without_the_marks() -> None:
+    story = (
+        "The council voted on Tuesday to close the old pier for repairs, after engineers found rust in "
+        "its supports. The work is expected to take eight months.\n"
+    )
+    cases = {
+        "*By Priya Natarajan, Science Correspondent — Tuesday 4 March 2025*": (
+            "Priya Natarajan",
+            "2025-03-04",
+        ),
+        "_By Tom Okafor_\n\n*12 June 2024*": ("Tom Okafor", "2024-06-12"),
+        "**By Ana Ruiz and Ben Cole** | 3 May 2023": ("Ana Ruiz and Ben Cole", "2023-05-03"),
+    }
+    for header, (author, iso) in cases.items():
+        doc = parse_document(
+            "pier.md", f"# Pier to close for repairs\n\n{header}\n\n{story}", "x", markdown=True
+        )
+        assert (doc.author, doc.date_iso) == (author, iso), header
+        assert "*" not in (doc.date or "") and "_" not in (doc.date or ""), doc.date
+        assert_offsets_exact(doc)
+
+
 def test_markdown_links_broken_onto_lines_stay_in_one_sentence_and_the_model_reads_no_url() -> None:
     text = (
         "# Agency boss speaks\n\nHasker told the summit in London that 175-year-old\n"

@@ -26,7 +26,14 @@ from assistant.ingest.blocks import (
     paragraphs_of,
     verdict,
 )
-from assistant.ingest.doc_meta import find_byline, find_credit, find_date, find_outlet, front_matter_fields
+from assistant.ingest.doc_meta import (
+    find_byline,
+    find_credit,
+    find_date,
+    find_outlet,
+    front_matter_fields,
+    unmarked,
+)
 from assistant.ingest.instructions import INSTRUCTION, instruction_spans, without
 from assistant.ingest.lexical import STOPWORDS
 
@@ -144,7 +151,8 @@ def read_document(
             # written; in a byline or a run-on scrape line only the date itself is.
             glued = dated[0][0] > 0 and view[dated[0][0] - 1].isalpha()  # "ImagesPrintFeb. 8, 2024"
             whole = not p.kind and p.n <= 14 and not p.terminal and not glued
-            date_span, date_iso, p.kind = (p.span if whole else dated[0]), dated[1], p.kind or "date"
+            line = unmarked(view, *p.span)  # "*12 June 2024*" is the date 12 June 2024
+            date_span, date_iso, p.kind = (line if whole else dated[0]), dated[1], p.kind or "date"
     if date_span is None and "date" in fields and (dated := find_date(view, *fields["date"])):
         date_span, date_iso = dated
     if author_span is None and "author" in fields:

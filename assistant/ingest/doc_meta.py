@@ -73,12 +73,15 @@ def written_date(iso: str) -> str:
 
 
 def find_byline(text: str, start: int, end: int) -> Span | None:
-    """The span of the author names in a byline ("By Jane Doe and John Roe | May 1") at ``start``."""
+    """The span of the author names in a byline ("By Jane Doe and John Roe | May 1") at ``start``,
+    Markdown emphasis around it or not ("*By Jane Doe, Science Editor — 4 March 2025*")."""
+    start = unmarked(text, start, end)[0]
     match = _BYLINE_RE.match(text, start, end)
     if not match:
         return None
     group = "names" if match.group("names") else "names2"
     a, b = match.span(group)
+    b = unmarked(text, a, b)[1]  # "_By Tom Okafor_": a name's characters include the underscore
     names = text[a:b]
     # A date or time that follows the names is not part of them ("By Jane Doe Feb. 8").
     cut = DATE_RE.search(names)
@@ -99,6 +102,15 @@ def find_byline(text: str, start: int, end: int) -> Span | None:
             break
         b = a + len(text[a:comma].rstrip())
     return (a, b) if b > a else None
+
+
+def unmarked(text: str, start: int, end: int) -> Span:
+    """``text[start:end]`` without the Markdown emphasis marks and spaces around it."""
+    while start < end and text[start] in "*_ \t":
+        start += 1
+    while end > start and text[end - 1] in "*_ \t":
+        end -= 1
+    return start, end
 
 
 def find_credit(text: str, start: int, end: int) -> Span | None:
