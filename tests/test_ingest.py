@@ -308,6 +308,52 @@ def test_a_markdown_byline_in_emphasis_names_its_author_and_its_date_without_the
         assert_offsets_exact(doc)
 
 
+RUN_ON_STORY = (
+    "Harbour Bakery, the family chain that began as one shop on Quay Lane, has agreed to be bought by "
+    "the Dutch group Nordvik for $80 million. The sale ends 54 years of family ownership.Owner Ruth Amadi "
+    "said the family had looked for a buyer for two years. She will stay on as chief executive for three "
+    "years, the company said. The chain runs 41 cafes and employs about 900 people, and its sales rose 6 "
+    "per cent last year to $95 million. Nordvik, which makes biscuits and frozen pastry, said it would keep "
+    "the Harbour name and open 20 more cafes by 2027. It expects the deal to close in the autumn, after "
+    "the competition regulator has looked at it. Bakers at the Quay Lane shop were told on Monday morning. "
+    "Union officials said they had been promised that no jobs would go for at least a year. Analysts said "
+    "the price was high for a chain of that size but that Nordvik wanted a way into the country's cafe "
+    "market, where coffee now earns more than bread. Customers outside the shop were mostly relaxed about "
+    "the news, and several said they only hoped the recipes would stay the same. The family will keep a "
+    "small stake in the business and one seat on the board of the new company. Ruth Amadi's grandfather "
+    "opened the first shop in 1971 with a loan from his brother, and the family still bakes its fruit loaf "
+    "to his recipe. Nordvik bought two other family bakeries in the last five years and kept both brands. "
+    "Its chief executive said Harbour would be run from Quay Lane, as it is now, and not from Rotterdam."
+)
+
+
+def test_a_page_scraped_onto_one_line_has_its_menu_headline_byline_and_footer_cut_out() -> None:
+    page = (
+        "Menu Home Money Shops Careers Login Register Harbour Bakery bought by Nordvik in $80 million sale "
+        "By Lena Marsh | Business | Monday, 12 May 2025 "
+        + RUN_ON_STORY
+        + " Related: Bread prices rise | Share: Facebook Email Print © 2025 The Coast Ledger. "
+        "All rights reserved. Terms Privacy"
+    )
+    assert len(page) > 1500 and "\n" not in page
+    doc = parse_document("harbour.txt", page, "x")
+    assert doc.title == "Harbour Bakery bought by Nordvik in $80 million sale"
+    assert (doc.author, doc.date_iso) == ("Lena Marsh", "2025-05-12")
+    (body,) = texts(doc)
+    assert body.startswith("Harbour Bakery, the family chain") and body.endswith("not from Rotterdam.")
+    assert_offsets_exact(doc)
+
+
+def test_a_long_one_line_story_is_not_cut_at_a_sentence_that_begins_with_by() -> None:
+    # No headline ends a sentence, and "By Tuesday 5 March" names no one: nothing is cut.
+    story = "The council met on Monday. By Tuesday 5 March 2024 the pier was shut. " + RUN_ON_STORY
+    assert len(story) > 1500
+    doc = parse_document("pier.txt", story, "x")
+    assert texts(doc) == [story] and doc.author is None
+    doc = parse_document("pier.txt", "By Tuesday 5 March 2024 the pier was shut. " + RUN_ON_STORY, "x")
+    assert doc.author is None and len(texts(doc)) == 1
+
+
 def test_markdown_links_broken_onto_lines_stay_in_one_sentence_and_the_model_reads_no_url() -> None:
     text = (
         "# Agency boss speaks\n\nHasker told the summit in London that 175-year-old\n"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from assistant.ingest.lexical import STOPWORDS
 from assistant.ingest.paragraphs import split_paragraphs
+from assistant.ingest.run_on import split_run_on
 
 Span = tuple[int, int]
 
@@ -117,7 +118,8 @@ def label(p: Para, seen: dict[tuple[str, ...], int], i: int) -> str:
 def paragraphs_of(text: str, markdown: bool) -> list[Para]:
     """The text's paragraphs (:mod:`assistant.ingest.paragraphs`), block markers skipped, unclassed."""
     out = []
-    for para in split_paragraphs(text, markdown=markdown):
+    # A page scraped onto one line is cut where its menu, headline, byline and footer meet (run_on.py).
+    for para in (piece for p in split_paragraphs(text, markdown=markdown) for piece in split_run_on(text, p)):
         a, b = para.span
         if para.marker in ("#", ">", "-", "1."):
             skip = re.match(r"(?:#{1,6}|>|[-*+•▪◦‣]|\d{1,3}[.)])[ \t]*", text[a:b])
