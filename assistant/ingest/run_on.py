@@ -26,10 +26,12 @@ BYLINE_TO_DATE = 120
 #: How far from its end a copyright line is looked for.
 TAIL = 600
 _BY = re.compile(r"\bBy[ \t]+[A-Z]")
+# Narrower than blocks._LEGAL: a story's last sentences may name a privacy policy or cookies; they
+# rarely hold a copyright sign.
 _COPYRIGHT = re.compile(r"©|\bCopyright\b|\([cC]\)\s*\d{4}|\b[Aa]ll [Rr]ights [Rr]eserved\b")
 # Where a sentence ends: ". The", or glued by the scraper: "year.Chief".
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?(?:\s+|(?=[A-Z][a-z]))(?=[\"“‘(]?[A-Z])")
-_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a word begins with a letter, in any script
 _CALENDAR = re.compile(
     r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun|to|yester)day|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?"
     r"|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?",
