@@ -107,6 +107,21 @@ def test_the_reader_answers_by_default_with_a_direct_answer_inside_its_quote(mak
     assert crowd.citations[0].answer_start is not None and crowd.short_answer in crowd.citations[0].quote
 
 
+def test_answers_quote_what_bears_on_the_question_not_the_rest_of_a_short_story(make_settings) -> None:
+    """Beside the best sentence an answer quotes only the read sentences the blend gives at least
+    ``pad_min`` log-odds (rerank.quoted): before, every answer here quoted all three sentences."""
+    settings = make_settings({"harbour.txt": STORY})
+    bot = Assistant(settings)
+    bot.build_index()
+    for question, quote in (
+        ("Who opened the festival?", "Mayor Ines Calloway opened the festival"),
+        ("How many visitors did the festival draw?", "record crowd of 40,000"),
+    ):
+        reply = bot.answer(question)
+        assert [c.quote for c in reply.citations if quote in c.quote], reply.text
+        assert len(reply.citations) == 1, reply.text
+
+
 OFF = """
 import json, sys
 from assistant import Settings, answer

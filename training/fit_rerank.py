@@ -15,13 +15,14 @@ Every figure printed is out-of-fold by article or page (the blend and the confid
 without the article scored). ``min_confidence`` is the highest out-of-fold threshold whose false
 abstention, averaged over the three sources (SQuAD's, the news pages' and the seed article's answerable
 questions), is at most 5% (``pick_threshold`` says why not 5% on each); ``span_min`` is the span margin
-above which the direct answer is shown, chosen out-of-fold for the most exact answers net of wrong ones.
+above which the direct answer is shown, chosen out-of-fold for the most exact answers net of wrong ones;
+``pad_min`` is the blend log-odds from which other read sentences are quoted beside the best
+(``training/padding.py``). The data and its caches are built in ``training/rerank_data.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import pickle
@@ -31,105 +32,26 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answering.extractive import choose, rank
-from assistant.answering.features import candidates
-from assistant.answering.reader import shared_reader
+from assistant.answering.extractive import choose
 from assistant.answering.rerank import (
     CONFIDENCE_FEATURES,
     PARAMETERS,
     READER_FEATURES,
     SENTENCE_FEATURES,
     confidence_row,
-    read,
-    readable_candidates,
+    quoted,
     rerank,
 )
-from assistant.answering.scorer import Logistic, load_parameters
+from assistant.answering.scorer import Logistic
 from assistant.eval.metrics import contains_answer, squad_scores
 from assistant.settings import Settings
-from training.squad import split_articles
-from training.train_answerer import collect, fit, retrieve_news_tune, squad_corpus
+from training.padding import pick_pad_min
+from training.rerank_data import SEED_TUNE, Item, prepare, retrieve, retrieve_seed_tune
+from training.train_answerer import fit
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
-SOURCES = (SHARED / "squad1.1-train-rebuilt.json", SHARED / "squad2-dev-24-fit.json")
-SEED_ARTICLE = SHARED.parent / "seeds" / "000_3d0f639861eebb57.txt"
-SEED_TUNE = Path(__file__).resolve().parents[1] / "tests" / "article_questions_tune.jsonl"
 #: The fitting sources; each counts the same in the confidence's weights and in the threshold.
 KINDS = ("squad", "news", "seed")
 FALSE_ABSTENTION = 0.05
-
-
-def retrieve(cache: Path) -> list[tuple[str, str, tuple[str, ...], object]]:
-    """(group, question, answers, evidence) for every fitting question; cached in ``cache``."""
-    if cache.exists():
-        return pickle.loads(cache.read_bytes())
-    v11, dev24 = (json.loads(p.read_text(encoding="utf-8")) for p in SOURCES)
-    held_v11, held_dev, _ = split_articles(v11["data"], dev24["data"])
-    found = []
-    with tempfile.TemporaryDirectory(prefix="fit-rerank-", ignore_cleanup_errors=True) as tmp:
-        for n, (source, data, held) in enumerate(
-            zip(SOURCES, (v11, dev24), (held_v11, held_dev), strict=True)
-        ):
-            data["data"] = held
-            subset = Path(tmp) / f"squad-{n}.json"
-            subset.write_text(json.dumps(data), encoding="utf-8")
-            documents, questions = squad_corpus(subset)
-            seeds = Path(tmp) / f"squad-{n}"
-            seeds.mkdir()
-            for name, text in documents.items():
-                (seeds / name).write_text(text, encoding="utf-8")
-            print(f"{source.name}: {len(documents)} articles, {len(questions)} questions", file=sys.stderr)
-            found += collect(seeds, questions, Path(tmp) / f"index-{n}")
-        found += retrieve_news_tune(Path(tmp))
-    cache.write_bytes(pickle.dumps(found))
-    return found
-
-
-def retrieve_seed_tune(cache: Path) -> list[tuple[str, str, tuple[str, ...], object]]:
-    """The evidence for the seed article's tune questions (group ``seed:<file>``); cached in ``cache``."""
-    if cache.exists():
-        return pickle.loads(cache.read_bytes())
-    lines = [json.loads(line) for line in SEED_TUNE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    questions = [(f"seed:{SEED_ARTICLE.name}", q["question"], tuple(q.get("answers", ()))) for q in lines]
-    with tempfile.TemporaryDirectory(prefix="fit-rerank-seed-", ignore_cleanup_errors=True) as tmp:
-        seeds = Path(tmp) / "seeds"
-        seeds.mkdir()
-        (seeds / SEED_ARTICLE.name).write_bytes(SEED_ARTICLE.read_bytes())
-        found = collect(seeds, questions, Path(tmp) / "index")
-    cache.write_bytes(pickle.dumps(found))
-    return found
-
-
-@dataclasses.dataclass
-class Item:
-    group: str
-    question: str
-    answers: tuple[str, ...]
-    ranked: list  # first-stage ranking (all candidates)
-    readings: list  # the reader on ranked[:n]
-
-    @property
-    def kind(self) -> str:
-        """Which of KINDS the question comes from."""
-        if self.group.startswith("seed:"):
-            return "seed"
-        return "news" if self.group.endswith((".txt", ".md", ".html")) else "squad"
-
-
-def prepare(found: list, n: int) -> list[Item]:
-    params = load_parameters()
-    model = Settings().embedding_model
-    reader = shared_reader()
-    items = []
-    for k, (group, question, answers, evidence) in enumerate(found):
-        cands = candidates(evidence, model)
-        if not cands:
-            continue
-        ranked = readable_candidates(question, rank(cands, params))  # as read_answer() does
-        items.append(Item(group, question, answers, ranked, read(question, ranked, reader, n)))
-        if k % 500 == 0:
-            print(f"  read {k}/{len(found)}", file=sys.stderr, flush=True)
-    return items
 
 
 def hit(text: str, answers: tuple[str, ...]) -> bool:
@@ -166,8 +88,15 @@ def pick_threshold(conf: np.ndarray, answerable: np.ndarray, sources: list[np.nd
     return best
 
 
-def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SENTENCE_FEATURES) -> dict:
-    """Out-of-fold blend, confidence, threshold and span cut for the first ``n`` read candidates."""
+def evaluate(
+    items: list[Item],
+    n: int,
+    budget: int,
+    keep: tuple[str, ...] = SENTENCE_FEATURES,
+    pad_min: float | None = None,
+) -> dict:
+    """Out-of-fold blend, confidence, threshold and span cut for the first ``n`` read candidates;
+    answers quote the read sentences from ``pad_min`` up (None: every sentence, read or not)."""
     groups = sorted({it.group for it in items})
     top = [it.ranked[:n] for it in items]
     reads = [it.readings[:n] for it in items]
@@ -183,6 +112,8 @@ def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SEN
     span_em = np.zeros(len(items))
     span_f1 = np.zeros(len(items))
     span_margin = np.full(len(items), -1e9)
+    oof: list = [None] * len(items)
+    rests: list = [None] * len(items)
     for g in groups:
         train = [k for k in range(len(items)) if group_of[k] != g]
         x = np.concatenate([rows[k] for k in train])
@@ -190,12 +121,13 @@ def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SEN
         model, by_reader_model = fit_some(x, y, keep), fit_some(x, y, READER_FEATURES)
         for k in np.flatnonzero(group_of == g):
             it = items[k]
-            reranked = rerank(top[k], reads[k], model)
+            reranked = oof[k] = rerank(top[k], reads[k], model)
             conf_x[k] = confidence_row(it.question, reranked, rerank(top[k], reads[k], by_reader_model))
             best, reading = reranked[0]
             top1[k] = bool(it.answers) and hit(best.text, it.answers)
-            rest = [c for c in it.ranked if all(c is not t for t in top[k])]
-            chosen = choose([c for c, _ in reranked] + rest, budget, it.question)
+            rest = rests[k] = [c for c in it.ranked if all(c is not t for t in top[k])]
+            order = [c for c, _ in reranked] + rest if pad_min is None else quoted(reranked, pad_min)
+            chosen = choose(order, budget, it.question)
             shown_hit[k] = bool(it.answers) and hit(" ".join(c.text for c in chosen), it.answers)
             if it.answers:
                 span_em[k], span_f1[k] = squad_scores(best.text[reading.start : reading.end], it.answers)
@@ -263,6 +195,7 @@ def evaluate(items: list[Item], n: int, budget: int, keep: tuple[str, ...] = SEN
     out["calibration (bin lo, hi, n, mean confidence, observed accuracy)"] = calibration
     return {
         "conf_x": conf_x, "shown_hit": shown_hit, "weights": weights, "rows": rows, "labels": labels,
+        "reranked": oof, "rest": rests, "kinds": kinds,
         "threshold": threshold, "span_min": span_min, "figures": out,
     }  # fmt: skip
 
@@ -295,13 +228,24 @@ def main() -> None:
     print(f"{len(items)} questions from {len({it.group for it in items})} articles/pages", file=sys.stderr)
     results = {n: evaluate(items, n, budget) for n in args.candidates}
     for n, r in results.items():
-        print(f"--- {n} candidates read (out-of-fold) ---")
+        print(f"--- {n} candidates read, every sentence quotable (out-of-fold) ---")
         print(json.dumps(r["figures"], indent=1))
+    n = args.candidates[0]
+    pad_min, table = pick_pad_min(
+        items, results[n]["reranked"], results[n]["rest"], budget, results[n]["kinds"]
+    )
+    print("--- padding: answers shown by source, sentences quoted, per cut (out-of-fold) ---")
+    for cut, rates, size in table:
+        print(f"  {cut}: " + ", ".join(f"{k} {v:.3f}" for k, v in rates.items()) + f"; {size:.2f} quoted")
+    print(f"pad_min = {pad_min}")
+    every = results[n]
+    results[n] = evaluate(items, n, budget, pad_min=pad_min)
+    print(f"--- {n} candidates read, quoting from pad_min up (out-of-fold; ships) ---")
+    print(json.dumps(results[n]["figures"], indent=1))
     # What the first-stage scorer still adds once the reader has read the candidates.
     reader_only = evaluate(items, args.candidates[0], budget, READER_FEATURES)
     print(f"--- {args.candidates[0]} candidates, the reader's heads alone (no first-stage score) ---")
     print(json.dumps(reader_only["figures"], indent=1))
-    n = args.candidates[0]
     r = results[n]
     rows, labels = np.concatenate(r["rows"]), np.concatenate(r["labels"]).astype(int)
     sentence = fit(rows, labels, SENTENCE_FEATURES)
@@ -313,11 +257,15 @@ def main() -> None:
         "candidates": n,
         "min_confidence": round(r["threshold"], 4),
         "span_min": round(r["span_min"], 4),
+        "pad_min": pad_min,
         "sentence": sentence.to_dict(),
         "reader_sentence": fit_some(rows, labels, READER_FEATURES).to_dict(),
         "confidence": confidence.to_dict(),
         "held_out": {f"{k} candidates": v["figures"] for k, v in results.items()}
-        | {"reader heads alone": reader_only["figures"]},
+        | {
+            f"{n} candidates, every sentence quotable": every["figures"],
+            "reader heads alone": reader_only["figures"],
+        },
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     print(

@@ -23,7 +23,7 @@ from assistant.answering.answer_types import answer_type, typed_spans
 from assistant.answering.features import Candidate, candidates
 from assistant.answering.reader import shared_reader
 from assistant.answering.rerank import confidence_row as read_confidence_row
-from assistant.answering.rerank import load_rerank, read, readable_candidates, rerank
+from assistant.answering.rerank import load_rerank, quoted, read, readable_candidates, rerank
 from assistant.answering.scorer import Parameters, load_parameters, sigmoid
 from assistant.answering.short_answer import short_answer
 from assistant.ingest.lexical import stopword_only
@@ -286,8 +286,7 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
     best, reading = reranked[0]
     if sure < threshold:
         return abstention(question, n_sources, related=[best], confidence=sure)
-    order = [c for c, _ in reranked] + list(ranked[len(readings) :])
-    chosen = choose(order, settings.answer_chars, question)
+    chosen = choose(quoted(reranked, fitted.pad_min), settings.answer_chars, question)
     short = None
     if reading.span >= fitted.span_min and reading.end > reading.start:
         at = next((k for k, c in enumerate(chosen) if c.hit is best.hit and c.index == best.index), None)

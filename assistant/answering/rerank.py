@@ -62,6 +62,8 @@ class RerankParameters:
     confidence: Logistic
     min_confidence: float
     span_min: float
+    #: Other read sentences are quoted beside the best only from this blend log-odds up (``quoted``).
+    pad_min: float
 
 
 @lru_cache(maxsize=4)
@@ -83,6 +85,7 @@ def _parameters(data: dict) -> RerankParameters:
         Logistic.from_dict(data["confidence"]),
         float(data["min_confidence"]),
         float(data["span_min"]),
+        float(data["pad_min"]),
     )
     # A file fitted for other features would be read silently wrong (rows are matched by position).
     for name, model, features in (
@@ -140,6 +143,14 @@ def rerank(
         for c, r, row in zip(top, readings, rows, strict=True)
     ]
     return sorted(scored, key=lambda pair: pair[0].score, reverse=True)
+
+
+def quoted(reranked: Sequence[tuple[Candidate, Reading]], pad_min: float) -> list[Candidate]:
+    """What an answer may quote, best first: the best read sentence, then the other read sentences the
+    blend gives at least ``pad_min`` log-odds. One it thinks unlikely to answer is filler beside the
+    answer ("... $1.405 billion. [1] The rivalry between the two Koreas has become intense. [2]"); the
+    cut is fitted to cost at most half a point of answers shown (training/padding.py)."""
+    return [reranked[0][0], *(c for c, _ in reranked[1:] if c.score >= pad_min)]
 
 
 def lacks_figure(question: str, text: str) -> bool:
