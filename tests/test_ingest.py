@@ -344,6 +344,29 @@ def test_a_page_scraped_onto_one_line_has_its_menu_headline_byline_and_footer_cu
     assert_offsets_exact(doc)
 
 
+def test_a_byline_joined_to_the_story_below_it_is_the_header_as_in_a_pdf_text_layer() -> None:
+    page = (
+        "Judge halts quarry expansion\n\n"
+        "By Ada Brennan, Courts Reporter · Published March 14, 2024 A county judge on Wednesday blocked\n"
+        "the planned expansion of the quarry, ruling that the state had not studied the groundwater.\n\n"
+        "The residents' group said it would ask for costs. The company said it would appeal.\n"
+    )
+    doc = parse_document("quarry.txt", page, "x")
+    assert (doc.author, doc.date_iso) == ("Ada Brennan", "2024-03-14")
+    assert texts(doc)[0].startswith("A county judge on Wednesday")
+    assert_offsets_exact(doc)
+
+
+def test_an_abbreviation_that_opens_a_paragraph_ends_no_sentence() -> None:
+    page = (
+        "School day study\n\nThe council met on Monday to discuss the plan for the school day.\n\n"
+        "Dr. Ines Harrow, a sleep scientist who led the study, said the results were clear. She agreed.\n"
+    )
+    assert "Dr. Ines Harrow, a sleep scientist who led the study, said the results were clear." in sentences(
+        parse_document("sleep.txt", page, "x")
+    )
+
+
 def test_a_long_one_line_story_is_not_cut_at_a_sentence_that_begins_with_by() -> None:
     # No headline ends a sentence, and "By Tuesday 5 March" names no one: nothing is cut.
     story = "The council met on Monday. By Tuesday 5 March 2024 the pier was shut. " + RUN_ON_STORY

@@ -39,7 +39,7 @@ from assistant.ingest.lexical import STOPWORDS
 
 #: Bump when the cleaning rules (or how a seed is decoded or extracted) change: the index then
 #: rebuilds instead of mixing two readings.
-CLEANER_VERSION = "9"  # 9: Markdown bylines in emphasis; pages scraped onto one line (run_on.py)
+CLEANER_VERSION = "9"  # 9: Markdown bylines in emphasis; run_on.py (one-line pages, bylines on the story)
 
 
 @dataclass(frozen=True)

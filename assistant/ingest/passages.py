@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.ingest.cleaning import SeedDocument
 
 #: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
-SPLITTER_VERSION = "4"
+SPLITTER_VERSION = "5"  # 5: an abbreviation opening a paragraph ("Dr. Ines ...") ends no sentence
 
 Span = tuple[int, int]
 
@@ -74,7 +74,10 @@ def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bo
         return False
     if text[punct_start] != ".":
         return True
-    token = text[max(0, text.rfind(" ", 0, punct_start) + 1) : punct_start].lstrip("\"'“‘([").lower()
+    # The word before the full stop, from the last white space of any kind: "Dr." opening a paragraph
+    # follows a line break, and was read from the previous paragraph's last space ("day.\n\ndr").
+    word_start = max(text.rfind(c, 0, punct_start) for c in " \n\t") + 1
+    token = text[word_start:punct_start].lstrip("\"'“‘([").lower()
     if len(token) == 1 and token.isalpha():
         return False  # an initial: "J. Smith"
     if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):

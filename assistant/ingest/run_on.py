@@ -7,6 +7,9 @@ run straight into the first sentence, and the related links and the copyright li
 author or date, and its first sentence quotes the menu. Such a paragraph is cut where those parts meet,
 so the cleaner reads them as the lines they were (the menu as furniture, the headline as the title, the
 byline and its date as the header, the footer as furniture); the story between is left as it is.
+
+A paragraph of any length that opens with a byline and its date is cut after the date too: a PDF's
+text layer joins "By Jane Doe · Published March 14, 2024" to the lines of the story below it.
 """
 
 from __future__ import annotations
@@ -40,12 +43,17 @@ _CALENDAR = re.compile(
 
 
 def split_run_on(text: str, para: Paragraph) -> list[Paragraph]:
-    """``para`` cut into menu, headline, byline, story and footer when it is a run-on page; else
-    ``[para]``."""
+    """``para`` cut into menu, headline, byline, story and footer when it is a run-on page, or into
+    byline and story when it opens with a byline and its date; else ``[para]``."""
     a, b = para.span
-    if para.lines > 1 or para.marker or b - a < RUN_ON:
+    if para.marker:
         return [para]
-    cuts = [a, *_header_cuts(text, a, b), *_footer_cut(text, a, b), b]
+    if para.lines == 1 and b - a >= RUN_ON:
+        cuts = [a, *_header_cuts(text, a, b), *_footer_cut(text, a, b), b]
+    elif _BY.match(text, a):
+        cuts = [a, *_header_cuts(text, a, b), b]
+    else:
+        return [para]
     spans = [_trimmed(text, x, y) for x, y in itertools.pairwise(cuts)]
     return [Paragraph(s, 1) for s in spans if s[1] > s[0]]
 
