@@ -25,6 +25,15 @@ _OPEN_END = re.compile(r"[,(\[–—-]$|\b(?:a|an|the|of|to|in|on|at|by|for|with
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n.*?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
+def trimmed(text: str, a: int, b: int) -> Span:
+    """``(a, b)`` without the white space at either end of ``text[a:b]``."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
 @dataclass(frozen=True)
 class Paragraph:
     """One paragraph: its trimmed span in the text, how many lines it joins, and its block marker."""

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.ingest.cleaning import SeedDocument
+from assistant.ingest.paragraphs import trimmed
 
 #: Bump when the splitting rules change: the index then rebuilds instead of mixing old and new cuts.
 SPLITTER_VERSION = "5"  # 5: an abbreviation opening a paragraph ("Dr. Ines ...") ends no sentence
@@ -61,8 +62,15 @@ def split_sentences(text: str, span: Span, *, lower_case: bool = False) -> list[
     cuts.append(end)
     spans: list[Span] = []
     for a, b in itertools.pairwise(cuts):
-        spans.extend(_wrap(text, _trim(text, a, b)))
+        spans.extend(_wrap(text, trimmed(text, a, b)))
     return [s for s in spans if s[1] > s[0]]
+
+
+def _word_before(text: str, punct_start: int) -> str:
+    """The word before a full stop, lower-cased, from the last white space of any kind ("Dr." opening
+    a paragraph follows a line break: read from the last space it was "day.\n\ndr")."""
+    word_start = max(text.rfind(c, 0, punct_start) for c in " \n\t") + 1
+    return text[word_start:punct_start].lstrip("\"'“‘([").lower()
 
 
 def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bool) -> bool:
@@ -74,10 +82,7 @@ def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bo
         return False
     if text[punct_start] != ".":
         return True
-    # The word before the full stop, from the last white space of any kind: "Dr." opening a paragraph
-    # follows a line break, and was read from the previous paragraph's last space ("day.\n\ndr").
-    word_start = max(text.rfind(c, 0, punct_start) for c in " \n\t") + 1
-    token = text[word_start:punct_start].lstrip("\"'“‘([").lower()
+    token = _word_before(text, punct_start)
     if len(token) == 1 and token.isalpha():
         return False  # an initial: "J. Smith"
     if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
@@ -88,8 +93,7 @@ def _is_boundary(text: str, punct_start: int, cut: int, end: int, lower_case: bo
 
 def _is_glued(text: str, punct_start: int, cut: int) -> bool:
     """A glued boundary, unless the word before is an abbreviation, an initialism or part of a URL."""
-    word_start = max(text.rfind(" ", 0, punct_start), text.rfind("\n", 0, punct_start)) + 1
-    token = text[word_start:punct_start].lstrip("\"'“‘([").lower()
+    token = _word_before(text, punct_start)
     word_end = re.match(r"\S*", text[cut:])
     rest = word_end.group() if word_end else ""
     if any(mark in token + rest for mark in ("/", "@", "www", "://")) or re.search(r"\.[a-z]{2,}$", rest):
@@ -104,14 +108,6 @@ _TITLES = {"mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "
            "st", "mt"}  # fmt: skip
 
 
-def _trim(text: str, a: int, b: int) -> Span:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
-
-
 def _wrap(text: str, span: Span) -> list[Span]:
     """Cut an overlong sentence at white space so no quote is a wall of text."""
     a, b = span
@@ -120,8 +116,8 @@ def _wrap(text: str, span: Span) -> list[Span]:
         cut = text.rfind(" ", a + _MAX_SENTENCE // 2, a + _MAX_SENTENCE)
         if cut <= a:
             cut = a + _MAX_SENTENCE
-        out.append(_trim(text, a, cut))
-        a = _trim(text, cut, b)[0]
+        out.append(trimmed(text, a, cut))
+        a = trimmed(text, cut, b)[0]
     out.append((a, b))
     return out
 

@@ -19,7 +19,7 @@ import re
 
 from assistant.ingest.doc_meta import find_byline, find_date
 from assistant.ingest.lexical import STOPWORDS
-from assistant.ingest.paragraphs import Paragraph
+from assistant.ingest.paragraphs import Paragraph, trimmed
 
 #: A paragraph at least this long on one line is a run-on page, not a paragraph someone wrote.
 RUN_ON = 1500
@@ -54,7 +54,7 @@ def split_run_on(text: str, para: Paragraph) -> list[Paragraph]:
         cuts = [a, *_header_cuts(text, a, b), b]
     else:
         return [para]
-    spans = [_trimmed(text, x, y) for x, y in itertools.pairwise(cuts)]
+    spans = [trimmed(text, x, y) for x, y in itertools.pairwise(cuts)]
     return [Paragraph(s, 1) for s in spans if s[1] > s[0]]
 
 
@@ -101,11 +101,3 @@ def _footer_cut(text: str, a: int, b: int) -> list[int]:
         return []
     ends = [m.end() for m in _SENTENCE_END.finditer(text, max(a, b - TAIL - 400), mark.start())]
     return [ends[-1]] if ends else []
-
-
-def _trimmed(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
