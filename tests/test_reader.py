@@ -8,6 +8,7 @@ against the figures that script recorded in ``reader.json``.
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -283,3 +284,30 @@ def test_ranking_parameters_fitted_for_other_features_are_refused_naming_the_ref
     stale.write_text(json.dumps(old), encoding="utf-8")
     with pytest.raises(AssistantError, match=r"reader_sentence.*training\.fit_rerank"):
         load_rerank(stale)
+
+
+def test_a_distilled_reader_of_fewer_layers_is_read_as_its_file_records(tmp_path: Path) -> None:
+    """A reader distilled into fewer layers (train_reader --student-layers) ships all its layers and
+    their count; loading builds that many, so its weights are not read into the wrong layers."""
+    import torch
+    from safetensors.torch import load_file
+
+    from assistant.answering.reader import _load, build_net, keep_layers
+    from assistant.answering.reader_input import CONTEXT_LAYOUT
+    from assistant.indexing.embedding import resolve_model
+    from assistant.settings import PACKAGED_MODEL
+    from training.export import export
+
+    net = build_net(resolve_model(PACKAGED_MODEL))
+    net.load_state_dict({k: v.float() for k, v in load_file(str(WEIGHTS)).items()}, strict=False)
+    assert keep_layers(net.encoder, 3) == [1, 3, 5]
+    student = tmp_path / "reader.safetensors"
+    export(net, 3, CONTEXT_LAYOUT, {}, student, tmp_path / "reader.json")
+    loaded, _, _ = _load(student)
+    assert len(loaded.encoder.encoder.layer) == 3
+    teacher, _, _ = _load(WEIGHTS)
+    for k, old in enumerate((1, 3, 5)):  # the student's layer k is the teacher's layer `old`
+        mine = loaded.encoder.encoder.layer[k].output.dense.weight
+        assert torch.equal(mine, teacher.encoder.encoder.layer[old].output.dense.weight)
+    readings = Reader(student).read("Who opened the festival?", [("Mayor Ines Calloway opened it.", "", "")])
+    assert len(readings) == 1 and math.isfinite(readings[0].answers)

@@ -31,7 +31,9 @@ def export(
         if k.startswith(keep) or k.startswith(("answer.", "span."))
     }
     weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(weights), metadata={"trained_layers": str(layers), **layout.metadata()})
+    # encoder_layers: how many layers the reader keeps (fewer than the packaged model's when distilled).
+    meta = {"trained_layers": str(layers), "encoder_layers": str(n_layers), **layout.metadata()}
+    save_file(state, str(weights), metadata=meta)
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     digest_path(weights).write_text(f"{digest}  {weights.name}\n", encoding="ascii")
     figures["size_bytes"] = weights.stat().st_size

