@@ -311,3 +311,21 @@ def test_a_distilled_reader_of_fewer_layers_is_read_as_its_file_records(tmp_path
         assert torch.equal(mine, teacher.encoder.encoder.layer[old].output.dense.weight)
     readings = Reader(student).read("Who opened the festival?", [("Mayor Ines Calloway opened it.", "", "")])
     assert len(readings) == 1 and math.isfinite(readings[0].answers)
+
+
+def test_a_training_run_told_to_stop_finishes_its_batch_and_checkpoints_instead_of_dying() -> None:
+    """``kill`` or Ctrl-C on train_reader becomes a request the loop sees between batches (then it
+    saves a checkpoint), so a stopped run loses nothing; the process's own handlers come back after."""
+    import os
+    import signal
+
+    from training.checkpoint import StopRequests
+
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequests() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGTERM)  # without the handler this would end the test run
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):  # asked twice: stop at once
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is before

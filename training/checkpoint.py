@@ -49,3 +49,29 @@ def load(path: Path, net: Any, opt: Any, rng: random.Random) -> dict[str, Any]:
     rng.setstate(payload["python_rng"])
     torch.set_rng_state(payload["torch_rng"])
     return payload["state"]
+
+
+class StopRequests:
+    """Turns Ctrl-C and SIGTERM (``kill``) into a request the training loop sees between batches, so
+    it stops with a fresh checkpoint instead of losing the work since the last one."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> StopRequests:
+        import signal
+
+        self._old = {s: signal.signal(s, self._request) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _request(self, signum: int, frame: object) -> None:
+        if self.requested:  # a second request: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+        print("stop requested: saving a checkpoint after this batch (again to stop at once)", flush=True)

@@ -182,15 +182,31 @@ def main() -> None:
             {"minutes": 0.0, "pairs_seen": 0, **evaluate(net, curve_pairs, args.device, precision)}
         )
         print(f"  start: {state['curve'][-1]}", flush=True)
-    if not args.export:
-        train_loop(args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt)
+    if not args.export and train_loop(
+        args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt
+    ):
+        print("stopped on request: --resume goes on from the checkpoint")
+        return
     finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, len(train), total)
 
 
 def train_loop(
     args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt
+) -> bool:
+    """Train until the schedule's end, ``--minutes`` or a stop request (Ctrl-C, ``kill``); checkpoint
+    every ``--checkpoint-every`` and at the end. True when stopped on request."""
+    stop = checkpoint.StopRequests()
+    with stop:
+        _train(args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt, stop)
+    checkpoint.save(ckpt, net, opt, state, rng)
+    print(f"checkpoint {ckpt}: {state['seen']:,} of {total:,} pairs", flush=True)
+    return stop.requested
+
+
+def _train(
+    args, net, opt, trained, teacher, train, curve_pairs, state, total, precision, rng, ckpt, stop
 ) -> None:
-    """Train until the schedule's end or ``--minutes``; checkpoint every ``--checkpoint-every``."""
+    """The loop itself: batches in a fixed order per epoch, from where the saved state left off."""
     import torch
 
     base_lrs = [args.lr, args.lr * 10]
@@ -202,6 +218,8 @@ def train_loop(
         order = batches(train, args.batch, random.Random(args.seed * 1000 + state["epoch"]))
         for b in order[state["batch"] :]:
             if state["seen"] >= total or (args.minutes and time.time() - run_start >= args.minutes * 60):
+                break
+            if stop.requested:
                 break
             frac = state["seen"] / total
             scale = min(1.0, frac / 0.03) * (1.0 - frac)  # warm-up, then linear decay to 0 at the end
@@ -249,8 +267,6 @@ def train_loop(
             state["batch"] = 0
             continue
         break
-    checkpoint.save(ckpt, net, opt, state, rng)
-    print(f"checkpoint {ckpt}: {state['seen']:,} of {total:,} pairs", flush=True)
 
 
 def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n_train, total) -> None:
