@@ -311,6 +311,11 @@ def test_a_distilled_reader_of_fewer_layers_is_read_as_its_file_records(tmp_path
         assert torch.equal(mine, teacher.encoder.encoder.layer[old].output.dense.weight)
     readings = Reader(student).read("Who opened the festival?", [("Mayor Ines Calloway opened it.", "", "")])
     assert len(readings) == 1 and math.isfinite(readings[0].answers)
+    from safetensors.torch import save_file
+
+    save_file(load_file(str(student)), str(student), metadata={"encoder_layers": "9"})
+    with pytest.raises(ReaderError, match=r"encoder_layers do not fit.*1 to 6 layers, not 9"):
+        _load(student)
 
 
 def test_a_training_run_told_to_stop_finishes_its_batch_and_checkpoints_instead_of_dying() -> None:

@@ -204,7 +204,12 @@ def _load(weights: Path) -> tuple[Any, Any, Layout]:
     hf_logging.set_verbosity_error()  # the base model's unused pooler is expected, not news
     hf_logging.disable_progress_bar()
     model_dir = resolve_model(PACKAGED_MODEL)
-    net = build_net(model_dir, layers)
+    try:
+        net = build_net(model_dir, layers)
+    except ValueError as exc:  # a layer count the packaged model cannot give
+        raise ReaderError(
+            weights, f"its recorded encoder_layers do not fit the packaged model ({exc})"
+        ) from None
     try:
         result = net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     except RuntimeError as exc:  # a tensor of the wrong shape
