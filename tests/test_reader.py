@@ -334,3 +334,28 @@ def test_a_training_run_told_to_stop_finishes_its_batch_and_checkpoints_instead_
         with pytest.raises(KeyboardInterrupt):  # asked twice: stop at once
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_student_s_checkpoint_is_refused_by_a_resume_with_other_layers(tmp_path: Path) -> None:
+    """A student's checkpoint names layers 0..K-1, which the full reader has too: resumed without its
+    --student-layers it would load into the wrong layers without a word, so it is refused."""
+    import torch
+
+    from assistant.answering.reader import build_net
+    from assistant.indexing.embedding import resolve_model
+    from assistant.settings import PACKAGED_MODEL
+    from training import checkpoint
+
+    def network(layers: int) -> tuple[Any, Any]:
+        net = build_net(resolve_model(PACKAGED_MODEL), layers)
+        for name, param in net.named_parameters():
+            param.requires_grad = not name.startswith("encoder.embeddings")
+        return net, torch.optim.AdamW([p for p in net.parameters() if p.requires_grad])
+
+    saved = tmp_path / "checkpoint.pt"
+    student, opt = network(3)
+    checkpoint.save(saved, student, opt, {"seen": 64}, random.Random(1))
+    assert checkpoint.load(saved, *network(3), random.Random())["seen"] == 64
+    for other in (6, 4):  # the full reader (layers 0-2 would load silently), another student
+        with pytest.raises(SystemExit, match=r"do not fit.*--student-layers"):
+            checkpoint.load(saved, *network(other), random.Random())

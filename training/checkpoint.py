@@ -42,9 +42,16 @@ def load(path: Path, net: Any, opt: Any, rng: random.Random) -> dict[str, Any]:
     import torch
 
     payload = torch.load(path, map_location="cpu", weights_only=False)
-    missing = net.load_state_dict(payload["weights"], strict=False)
-    if missing.unexpected_keys:
-        raise SystemExit(f"{path}: its weights do not fit this network ({missing.unexpected_keys[:3]} ...)")
+    result = net.load_state_dict(payload["weights"], strict=False)
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    # A student's checkpoint names layers 0..K-1, which a full reader also has: a resume with other
+    # --student-layers or --layers would load without error into the wrong layers. Missing ones show it.
+    unfit = result.unexpected_keys or sorted(trainable & set(result.missing_keys))
+    if unfit:
+        raise SystemExit(
+            f"{path}: its weights do not fit this network ({unfit[:3]} ...): resume with the "
+            "--student-layers and --layers the run was started with"
+        )
     opt.load_state_dict(payload["optimizer"])
     rng.setstate(payload["python_rng"])
     torch.set_rng_state(payload["torch_rng"])

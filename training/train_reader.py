@@ -130,7 +130,9 @@ def main() -> None:
     ap.add_argument(
         "--resume", action="store_true", help="go on from the last checkpoint in --checkpoint-dir"
     )
-    ap.add_argument("--from-shipped", action="store_true", help="start from the shipped reader.safetensors")
+    ap.add_argument(
+        "--from-shipped", action="store_true", help="start from the --teacher reader (the shipped one)"
+    )
     ap.add_argument(
         "--student-layers",
         type=int,
@@ -217,9 +219,8 @@ def _train(
     while state["seen"] < total:
         order = batches(train, args.batch, random.Random(args.seed * 1000 + state["epoch"]))
         for b in order[state["batch"] :]:
-            if state["seen"] >= total or (args.minutes and time.time() - run_start >= args.minutes * 60):
-                break
-            if stop.requested:
+            out_of_time = args.minutes and time.time() - run_start >= args.minutes * 60
+            if state["seen"] >= total or out_of_time or stop.requested:
                 break
             frac = state["seen"] / total
             scale = min(1.0, frac / 0.03) * (1.0 - frac)  # warm-up, then linear decay to 0 at the end
@@ -303,9 +304,9 @@ def finish(args, net, state, layout, precision, val_v11, val_dev, curve_pairs, n
     }
     if args.from_shipped or args.student_layers:  # the reader it went on from or was distilled from
         key = "distilled_from" if args.student_layers else "continued_from"
-        teacher_figures = args.teacher.with_name(FIGURES.name) if args.teacher != WEIGHTS else FIGURES
+        teacher_figures = args.teacher.with_name(FIGURES.name)  # reader.json beside its weights
         figures[key] = lineage(json.loads(teacher_figures.read_text(encoding="utf-8")))
-    out = args.weights.with_name(FIGURES.name) if args.weights != WEIGHTS else FIGURES
+    out = args.weights.with_name(FIGURES.name)
     export(net, args.layers, layout, figures, args.weights, out)
     print(f"wrote {args.weights} ({args.weights.stat().st_size / 1e6:.1f} MB) and {out}")
 
