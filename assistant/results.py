@@ -49,6 +49,9 @@ class Answer:
     short_answer: str | None = None
     #: Estimated probability that the cited text answers the question (None if not estimated).
     confidence: float | None = None
+    #: True when the answer is more likely wrong than right (``confidence`` under
+    #: ``Settings.uncertain_below``): ``text`` opens by saying so and there is no ``short_answer``.
+    uncertain: bool = False
     #: With an abstention: the closest passages, shown as related reading, never as evidence.
     related: tuple[Citation, ...] = ()
     #: The documents the question was narrowed to: chosen by the user, named in the question, or,

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         "is below this; unset means the threshold fitted with the answerer (assistant/answering/rerank.json, "
         "or answerer.json with the reader off).",
     )
+    uncertain_below: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Give an answer whose confidence is below this as uncertain: its text opens by saying "
+        "the documents may not answer the question, and no direct answer is given in bold. The confidence "
+        "is calibrated, so under 0.5 the quote is more likely not to hold the answer; 0 turns it off.",
+    )
     reader: bool = Field(
         True,
         description="The trained reader (assistant/answering/reader.safetensors) reads the best sentences "

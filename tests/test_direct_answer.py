@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from conftest import ARTICLE
 
 from assistant import Settings, answer
@@ -23,6 +25,24 @@ def test_a_figure_is_given_first_and_marked_inside_its_quote(article_settings: S
         marked = [c for c in result.citations if c.answer_start is not None]
         assert len(marked) == 1 and text[marked[0].answer_start : marked[0].answer_end] == phrase
         assert marked[0].start <= marked[0].answer_start < marked[0].answer_end <= marked[0].end
+
+
+def test_an_answer_more_likely_wrong_than_right_says_so_and_states_nothing_in_bold(
+    article_settings: Settings,
+) -> None:
+    """Under ``uncertain_below`` an answer opens by saying the article may not answer the question and
+    gives no direct answer; its quotes and citations are the same. (The flag's meaning, that such answers
+    are mostly wrong, is gated on held-out questions in test_heldout_quality.py.)"""
+    question = "How much is the sale worth?"
+    sure = answer(question, settings=article_settings.model_copy(update={"uncertain_below": 0.0}))
+    unsure = answer(question, settings=article_settings.model_copy(update={"uncertain_below": 1.0}))
+    assert not sure.uncertain and sure.short_answer == "$1.405 billion"
+    assert unsure.uncertain and unsure.short_answer is None and not unsure.abstained
+    assert unsure.text.startswith("I'm not sure the article answers this. The closest it says: ")
+    assert unsure.text.endswith(sure.text) and unsure.citations == tuple(
+        dataclasses.replace(c, answer_start=None, answer_end=None) for c in sure.citations
+    )
+    assert unsure.confidence == sure.confidence < 1.0
 
 
 PROBES = (

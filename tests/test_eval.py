@@ -201,7 +201,10 @@ def result(answers: tuple[str, ...], *, text: str = "", seconds: float = 0.1, **
     """A hand-made result; ``flags`` are hit, supported, abstained, checked and intact."""
     hit, supported, abstained = (bool(flags.get(k)) for k in ("hit", "supported", "abstained"))
     checked, intact = flags.get("checked", 0), flags.get("intact", 0)
-    return QuestionResult("Q?", answers, text, abstained, hit, supported, (), checked, intact, seconds)
+    return QuestionResult(
+        "Q?", answers, text, abstained, hit, supported, (), checked, intact, seconds,
+        uncertain=bool(flags.get("uncertain")),
+    )  # fmt: skip
 
 
 def test_summarise_rates() -> None:
@@ -227,6 +230,25 @@ def test_summarise_rates() -> None:
         empty.answer_hit_rate is None and empty.citation_integrity is None and empty.mean_answer_chars is None
     )
     assert "n/a" in format_table(empty)
+
+
+def test_answers_given_as_sure_and_as_uncertain_are_counted_apart() -> None:
+    report = summarise(
+        [
+            result(("a",), hit=True),
+            result(("a",)),  # answered, wrong
+            result(()),  # an unanswerable question answered as sure: wrong
+            result(("a",), hit=True, uncertain=True),
+            result((), uncertain=True),
+            result(("a",), abstained=True),  # neither
+        ]
+    )
+    assert (report.sure_answers, report.sure_hits) == (3, 1)
+    assert (report.uncertain_answers, report.uncertain_hits) == (2, 1)
+    table = format_table(report)
+    assert "right, of answers given as sure" in table and "33.3%  (1/3)" in table
+    assert "right, of answers given as uncertain" in table and "50.0%  (1/2)" in table
+    assert "uncertain" not in format_table(summarise([result(("a",), hit=True)]))
 
 
 def test_percentile() -> None:

@@ -154,14 +154,19 @@ def build_answer(
     sources: int,
     short: tuple[int, int, int] | None = None,
     confidence: float | None = None,
+    uncertain: bool = False,
 ) -> Answer:
     """Quote the chosen sentences, each followed by its citation marker (as the reader sees them:
     white space folded and Markdown links shown as their text; the citations hold the exact text).
 
-    ``short`` is (position in ``chosen``, start, end) of the direct answer inside that quote.
+    ``short`` is (position in ``chosen``, start, end) of the direct answer inside that quote. An
+    ``uncertain`` answer says first that the documents may not answer the question, and states no
+    direct answer: a phrase in bold would claim what the quote more likely does not hold.
     """
     if not chosen:
         return abstention(question, sources)
+    if uncertain:
+        short = None
     citations, parts, phrase = [], [], None
     for number, c in enumerate(chosen, start=1):
         citation = c.hit.cite(c.index, number, round(sigmoid(c.score), 4))
@@ -172,6 +177,9 @@ def build_answer(
             )
         citations.append(citation)
         parts.append(f"{readable(c.text)} [{number}]")
+    if uncertain:
+        what = "the article answers" if sources == 1 else "the documents answer"
+        parts.insert(0, f"I'm not sure {what} this. The closest {'it says' if sources == 1 else 'they say'}:")
     return Answer(
         question=question,
         text=" ".join(parts),
@@ -179,6 +187,7 @@ def build_answer(
         abstained=False,
         short_answer=phrase,
         confidence=None if confidence is None else round(confidence, 4),
+        uncertain=uncertain,
     )
 
 
@@ -231,7 +240,8 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
     if sure < threshold or lacks_figure(question, ranked[0]):
         return abstention(question, n_sources, related=ranked[:1], confidence=sure)
     chosen = choose(ranked, settings.answer_chars, question)
-    return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure)
+    unsure = sure < settings.uncertain_below
+    return build_answer(question, chosen, n_sources, short_answer(question, chosen), sure, unsure)
 
 
 def each_document(evidence: Evidence) -> Answer:
@@ -292,4 +302,5 @@ def read_answer(evidence: Evidence, ranked: Sequence[Candidate], settings: Setti
         at = next((k for k, c in enumerate(chosen) if c.hit is best.hit and c.index == best.index), None)
         if at is not None:
             short = (at, reading.start, reading.end)
-    return build_answer(question, chosen, n_sources, short or short_answer(question, chosen, best), sure)
+    short = short or short_answer(question, chosen, best)
+    return build_answer(question, chosen, n_sources, short, sure, sure < settings.uncertain_below)

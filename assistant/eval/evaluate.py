@@ -199,6 +199,12 @@ def format_table(report: EvalReport) -> str:
             )
         )
         rows.append(("direct answer EM, of all answerable", f"{r.short_exact_all:.1%}"))
+    for name, right, given in (
+        ("right, of answers given as sure", r.sure_hits, r.sure_answers),
+        ("right, of answers given as uncertain", r.uncertain_hits, r.uncertain_answers),
+    ):
+        if given:
+            rows.append((name, f"{right / given:6.1%}  ({right}/{given})"))
     if r.document_questions:
         rows.append(
             (

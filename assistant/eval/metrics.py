@@ -50,6 +50,8 @@ class QuestionResult:
     #: For a follow-up with a ``full`` form: whether that form, asked alone, was answered correctly.
     full_correct: bool | None = None
     expect_documents: tuple[str, ...] = ()
+    #: The answer was given as uncertain (Answer.uncertain).
+    uncertain: bool = False
 
     @property
     def correct(self) -> bool:
@@ -96,6 +98,12 @@ class EvalReport:
     follow_ups: int = 0
     follow_up_correct: int = 0
     full_correct: int = 0
+    #: Answers given as sure and as uncertain (Answer.uncertain), and how many of each hold the gold
+    #: answer: an answer to an unanswerable question is wrong either way.
+    sure_answers: int = 0
+    sure_hits: int = 0
+    uncertain_answers: int = 0
+    uncertain_hits: int = 0
     #: Per ``kind`` label: [correct, questions].
     by_kind: dict[str, list[int]] = field(default_factory=dict)
     results: tuple[QuestionResult, ...] = ()
@@ -167,7 +175,7 @@ def score(
     return QuestionResult(
         question.question, question.answers, answer.text, answer.abstained, bool(hits), supported, quotes,
         checked, intact, seconds, answer.confidence, answer.short_answer, cited, wrong, question.kind,
-        full_correct, question.expect_documents,
+        full_correct, question.expect_documents, answer.uncertain,
     )  # fmt: skip
 
 
@@ -203,6 +211,8 @@ def summarise(
             tally = by_kind.setdefault(r.kind, [0, 0])
             tally[0] += r.correct
             tally[1] += 1
+    sure = [r for r in answered if not r.uncertain]
+    unsure = [r for r in answered if r.uncertain]
     n_docs = sum(bool(r.expect_documents) for r in results)
     wrong = sum(bool(r.wrong_document) for r in results)
     return EvalReport(
@@ -232,6 +242,10 @@ def summarise(
         follow_ups=len(follow_ups),
         follow_up_correct=sum(r.correct for r in follow_ups),
         full_correct=sum(bool(r.full_correct) for r in follow_ups),
+        sure_answers=len(sure),
+        sure_hits=sum(r.hit for r in sure),
+        uncertain_answers=len(unsure),
+        uncertain_hits=sum(r.hit for r in unsure),
         by_kind=by_kind,
         results=results,
     )

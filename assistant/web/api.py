@@ -102,6 +102,7 @@ class AnswerData(TypedDict):
     short_answer: str | None
     abstained: bool
     confidence: float | None
+    uncertain: bool
     citations: list[CitationData]
     related: list[CitationData]
     notice: str | None
@@ -153,6 +154,7 @@ def answer_data(result: Any) -> AnswerData:
         short_answer=result.short_answer,
         abstained=bool(result.abstained),
         confidence=result.confidence,
+        uncertain=bool(result.uncertain),
         citations=[citation_data(c) for c in result.citations],
         related=[citation_data(c) for c in result.related],
         notice=result.notice,
@@ -257,7 +259,8 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
             documents: Optional file names (or titles) from list_documents to answer from; default all.
 
         Returns:
-            text with [n] markers, short_answer, abstained, confidence, citations, related, notice, focus.
+            text with [n] markers, short_answer, abstained, confidence, uncertain, citations, related,
+            notice, focus.
         """
         return failing_as_gradio_error(
             "Answering",
