@@ -38,7 +38,7 @@ def test_an_answer_more_likely_wrong_than_right_says_so_and_states_nothing_in_bo
     unsure = answer(question, settings=article_settings.model_copy(update={"uncertain_below": 1.0}))
     assert not sure.uncertain and sure.short_answer == "$1.405 billion"
     assert unsure.uncertain and unsure.short_answer is None and not unsure.abstained
-    assert unsure.text.startswith("I'm not sure the article answers this. The closest it says: ")
+    assert unsure.text.startswith("I'm not sure the article answers this. The closest it says:\n")
     assert unsure.text.endswith(sure.text) and unsure.citations == tuple(
         dataclasses.replace(c, answer_start=None, answer_end=None) for c in sure.citations
     )

@@ -177,12 +177,13 @@ def build_answer(
             )
         citations.append(citation)
         parts.append(f"{readable(c.text)} [{number}]")
-    if uncertain:
+    text = " ".join(parts)
+    if uncertain:  # on a line of its own: the chat shows it as its own paragraph
         what = "the article answers" if sources == 1 else "the documents answer"
-        parts.insert(0, f"I'm not sure {what} this. The closest {'it says' if sources == 1 else 'they say'}:")
+        text = f"I'm not sure {what} this. The closest {'it says' if sources == 1 else 'they say'}:\n{text}"
     return Answer(
         question=question,
-        text=" ".join(parts),
+        text=text,
         citations=tuple(citations),
         abstained=False,
         short_answer=phrase,
