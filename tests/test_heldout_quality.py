@@ -50,7 +50,7 @@ def test_normans_floors(normans: EvalReport) -> None:
 def test_normans_direct_answers_meet_the_target(normans: EvalReport) -> None:
     """Issue #32's target: the bold answer is SQuAD's gold answer for half the answerable questions."""
     assert normans.short_answers >= 60
-    assert normans.short_exact_all >= 0.50  # 0.583 measured (0.156 with the reader off)
+    assert normans.short_exact_all >= 0.50  # 0.562 measured (0.156 with the reader off)
 
 
 def test_answers_given_as_uncertain_are_the_ones_more_likely_wrong(normans: EvalReport) -> None:
