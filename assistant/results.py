@@ -51,6 +51,7 @@ class Answer:
     confidence: float | None = None
     #: True when the answer is more likely wrong than right (``confidence`` under
     #: ``Settings.uncertain_below``): ``text`` opens by saying so and there is no ``short_answer``.
+    #: Never set on an abstention, which claims nothing.
     uncertain: bool = False
     #: With an abstention: the closest passages, shown as related reading, never as evidence.
     related: tuple[Citation, ...] = ()

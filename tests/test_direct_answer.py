@@ -38,7 +38,7 @@ def test_an_answer_more_likely_wrong_than_right_says_so_and_states_nothing_in_bo
     unsure = answer(question, settings=article_settings.model_copy(update={"uncertain_below": 1.0}))
     assert not sure.uncertain and sure.short_answer == "$1.405 billion"
     assert unsure.uncertain and unsure.short_answer is None and not unsure.abstained
-    assert unsure.text.startswith("I'm not sure the article answers this. The closest it says:\n")
+    assert unsure.text.startswith("I'm not sure the article answers this; the closest it comes is:\n")
     assert unsure.text.endswith(sure.text) and unsure.citations == tuple(
         dataclasses.replace(c, answer_start=None, answer_end=None) for c in sure.citations
     )
@@ -51,6 +51,15 @@ PROBES = (
     "Despite the rush, the probes captured and transmitted 275 images. "
     "The lander touched down on Saturday, Jan. 20, 2024, about 55 meters from its target.\n"
 )
+
+
+def test_an_uncertain_answer_over_several_documents_speaks_of_them(make_settings) -> None:
+    settings = make_settings({"probes.txt": PROBES, "envoy.txt": AMBASSADOR}, uncertain_below=1.0)
+    result = answer("How many images did the probes send back?", settings=settings)
+    assert result.uncertain and result.short_answer is None
+    hedge = "I'm not sure the indexed documents answer this; the closest they come is:\n"
+    assert result.text.startswith(hedge)
+    assert "275 images" in result.text
 
 
 def test_the_direct_answer_is_the_count_or_measure_asked_for(make_settings) -> None:

@@ -57,4 +57,4 @@ def test_answerable_questions_are_answered(holdout: EvalReport) -> None:
 def test_sure_answers_are_mostly_right_and_uncertain_ones_mostly_not(holdout: EvalReport) -> None:
     """72 of 90 answers given as sure hold the gold answer, 3 of 11 given as uncertain (Answer.uncertain)."""
     assert holdout.sure_answers >= 60 and holdout.sure_hits / holdout.sure_answers >= 0.7
-    assert holdout.uncertain_hits <= holdout.uncertain_answers / 2
+    assert holdout.uncertain_answers >= 5 and holdout.uncertain_hits <= holdout.uncertain_answers / 2

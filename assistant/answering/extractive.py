@@ -8,7 +8,9 @@ The best sentence is quoted, with the sentence next to it when it only refers to
 asks for, then the next best ones within the length budget. The best sentence's log-odds, mapped
 to a calibrated probability, is the answer's confidence; below ``min_confidence``, or when a
 question asks for a figure or a date that the best sentence does not hold, the answer says the
-documents don't say and shows the closest passage only as related reading.
+documents don't say and shows the closest passage only as related reading. Below
+``uncertain_below`` it is given as uncertain: it says first that the documents may not answer, and
+states nothing in bold.
 """
 
 from __future__ import annotations
@@ -179,8 +181,11 @@ def build_answer(
         parts.append(f"{readable(c.text)} [{number}]")
     text = " ".join(parts)
     if uncertain:  # on a line of its own: the chat shows it as its own paragraph
-        what = "the article answers" if sources == 1 else "the documents answer"
-        text = f"I'm not sure {what} this. The closest {'it says' if sources == 1 else 'they say'}:\n{text}"
+        one = sources == 1
+        text = (
+            f"I'm not sure {_documents(sources)} {'answers' if one else 'answer'} this; "
+            f"the closest {'it comes' if one else 'they come'} is:\n{text}"
+        )
     return Answer(
         question=question,
         text=text,
@@ -196,16 +201,21 @@ def abstention(
     question: str, sources: int, related: Sequence[Candidate] = (), confidence: float | None = None
 ) -> Answer:
     """The plain 'not in the documents' answer: it claims nothing; ``related`` is further reading."""
-    what = "The article doesn't" if sources == 1 else "The indexed documents don't"
+    one = sources == 1
     return Answer(
         question=question,
-        text=f"{what} say. Nothing in {'it' if sources == 1 else 'them'} answers "
-        "this question, so I won't guess.",
+        text=f"{_documents(sources).capitalize()} {'doesn' if one else 'don'}'t say. Nothing in "
+        f"{'it' if one else 'them'} answers this question, so I won't guess.",
         citations=(),
         abstained=True,
         related=tuple(c.hit.cite(c.index, n, round(sigmoid(c.score), 4)) for n, c in enumerate(related, 1)),
         confidence=None if confidence is None else round(confidence, 4),
     )
+
+
+def _documents(sources: int) -> str:
+    """What the answer speaks of: "the article", or "the indexed documents" when there are several."""
+    return "the article" if sources == 1 else "the indexed documents"
 
 
 def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:

@@ -1,4 +1,5 @@
-"""HTML for chat messages: the direct answer first, then the cited passages, one block per passage.
+"""HTML for chat messages: the direct answer first (or, for an uncertain answer, a line saying so),
+then the cited passages, one block per passage.
 
 Pure functions, no Gradio. Everything that comes from a seed document (titles, quotes, passages,
 file names) is untrusted: it is HTML-escaped before any tag of ours is put around it, and in the
@@ -205,7 +206,8 @@ def render_used(result: Any, titles: Mapping[str, str] | None = None) -> str:
 
 
 def render_answer(result: Any, *, final: bool = True, titles: Mapping[str, str] | None = None) -> str:
-    """A whole chat message: the direct answer in bold, the quoted text, then its passages.
+    """A whole chat message: the direct answer in bold (an uncertain answer has none: its text's first
+    line says it may not answer), the quoted text, then its passages.
 
     ``final=False`` renders an answer still being written (an LLM streaming its sentences);
     ``titles`` (each document's title by file name, given when several are indexed) adds which
