@@ -96,7 +96,7 @@ def test_a_markdown_link_reads_as_its_text_while_the_citation_stays_exact(make_s
 
 
 def test_readable_text_keeps_a_dot_that_starts_a_word() -> None:
-    from assistant.answering.extractive import readable
+    from assistant.answering.compose import readable
 
     assert readable("Microsoft's .NET platform and a .45-calibre gun , he said .") == (
         "Microsoft's .NET platform and a .45-calibre gun, he said."
