@@ -84,11 +84,11 @@ def abstention(
     question: str, sources: int, related: Sequence[Candidate] = (), confidence: float | None = None
 ) -> Answer:
     """The plain 'not in the documents' answer: it claims nothing; ``related`` is further reading."""
-    one = sources == 1
+    says, it = ("doesn't say", "it") if sources == 1 else ("don't say", "them")
     return Answer(
         question=question,
-        text=f"{_documents(sources).capitalize()} {'doesn' if one else 'don'}'t say. Nothing in "
-        f"{'it' if one else 'them'} answers this question, so I won't guess.",
+        text=f"{_documents(sources).capitalize()} {says}. Nothing in {it} answers this question, "
+        "so I won't guess.",
         citations=(),
         abstained=True,
         related=tuple(c.hit.cite(c.index, n, round(sigmoid(c.score), 4)) for n, c in enumerate(related, 1)),

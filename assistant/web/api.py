@@ -248,8 +248,9 @@ def api_tools(backend: Backend) -> list[Callable[..., Any]]:
         the answer phrase itself (e.g. "$1.405 billion") when one was found. When the articles do not
         answer, `abstained` is true, `text` says so, and `related` lists the closest passages (related
         reading, not evidence). `confidence` is the calibrated chance that the quotes hold the answer;
-        under 0.5 `uncertain` is true, `text` opens with a line saying the articles may not answer, and
-        `short_answer` is null. An empty or overlong question is an error with a message saying why.
+        under 0.5 (ASSISTANT_UNCERTAIN_BELOW) `uncertain` is true, `text` opens with a line saying the
+        articles may not answer, and `short_answer` is null. An empty or overlong question is an error
+        with a message saying why.
         Pass `history` for a follow-up such as "How much are they worth?" (it is answered from the
         documents the previous answer quoted first). With several documents indexed, a question that
         names one ("the Reuters story") is answered from it; pass `documents` to choose them yourself.
